@@ -1,0 +1,242 @@
+r"""Curvature models: what a solver step asks of the objective.
+
+A step needs the gradient :math:`g`, the damped Newton direction
+:math:`(H + \lambda I)^{-1}g`, :math:`\mathrm{diag}((H+\lambda I)^{-1})` for OBS saliency, the
+OBS correction on a kept set, and a refit on a support (HTP, OMP). Two implementations:
+
+* :class:`LeastSquares` -- constant :math:`H = X^\top X/n`, matrix-free: the d x d Hessian
+  is never formed when ``n < d`` (Woodbury through an n x n system, factored once), a d x d
+  factorization once when ``n >= d``; the correction is a k x k solve on columns gathered
+  from a column-contiguous copy of ``X``.
+* :class:`Smooth` -- any objective of :class:`~iobs.problems.Problem`: the dense Hessian at
+  the current iterate (small d), used for ``logcosh``, ``logistic`` and mini-batches.
+
+Named safeguards: ``damping`` :math:`\lambda = \text{damping}\cdot\mathrm{mean}(\mathrm{diag}H)`;
+a singular Hessian without damping raises :class:`SingularHessian`; factorization failures
+surface as ``numpy.linalg.LinAlgError``. The solver driver turns both into a clean stop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from iobs import backend
+from iobs._validate import check_memory
+from iobs.backend import xp_of
+
+__all__ = ["LeastSquares", "Smooth", "SingularHessian", "make_model"]
+
+
+class SingularHessian(ArithmeticError):
+    """The (undamped) Hessian is singular, so the Newton point does not exist."""
+
+
+def _inverse_spd(A):
+    """Explicit inverse of an SPD matrix through its Cholesky factor (done once per run)."""
+    xp = xp_of(A)
+    L = backend.cholesky(A)
+    Linv = backend.solve_triangular(L, xp.eye(A.shape[0]), lower=True)
+    return Linv.T @ Linv
+
+
+def _max_eig(matvec, d, xp, iters=100, tol=1e-8):
+    """Largest eigenvalue of a PSD operator by power iteration (a certified-ish upper estimate)."""
+    v = xp.asarray(np.random.default_rng(12345).standard_normal(d))
+    v /= xp.linalg.norm(v)
+    lam = 0.0
+    for _ in range(iters):
+        w = matvec(v)
+        new = float(xp.linalg.norm(w))
+        if new == 0.0:
+            return 0.0
+        v = w / new
+        if abs(new - lam) <= tol * new:
+            lam = new
+            break
+        lam = new
+    return lam * 1.001  # power iteration approaches from below: pad slightly
+
+
+class LeastSquares:
+    """Matrix-free curvature of :math:`f = \\lVert X\\theta-y\\rVert^2/(2n)` with damping."""
+
+    def __init__(self, prob, damping: float = 0.0):
+        xp = xp_of(prob.X)
+        self.prob, self.xp = prob, xp
+        self.X, self.y = prob.X, prob.y
+        self.n, self.d = prob.X.shape
+        self.Xt = xp.ascontiguousarray(prob.X.T)      # (d, n): row j is column j of X
+        self.Hdiag = xp.einsum("ij,ij->i", self.Xt, self.Xt) / self.n
+        self.lam = damping * float(self.Hdiag.mean())
+        self._Hinv = None       # (d, d), dense path only
+        self._K = None          # (n, n) = (n lam I + X X^T)^{-1}, Woodbury path
+        self._hinv_diag = None
+        self._L = None
+
+    @property
+    def woodbury(self) -> bool:
+        return self.n < self.d
+
+    # -- first order --------------------------------------------------------------
+    def loss(self, theta) -> float:
+        return self.prob.loss(theta)
+
+    def grad(self, theta):
+        r = self.X @ theta - self.y
+        return self.Xt @ r / self.n
+
+    def lipschitz(self) -> float:
+        """:math:`L = \\lambda_{\\max}(X^\\top X/n)` (power iteration on X)."""
+        if self._L is None:
+            self._L = _max_eig(lambda v: self.Xt @ (self.X @ v) / self.n, self.d, self.xp)
+        return self._L
+
+    # -- second order -------------------------------------------------------------
+    def _factor(self):
+        xp = self.xp
+        if self.woodbury:
+            if self.lam <= 0.0:
+                raise SingularHessian(f"H = X^T X / n is singular because n = {self.n} < "
+                                      f"d = {self.d}; set damping > 0")
+            if self._K is None:
+                self._K = _inverse_spd(self.X @ self.Xt + self.n * self.lam * xp.eye(self.n))
+        elif self._Hinv is None:
+            check_memory("the dense d x d Hessian path", 3.0 * 8 * self.d ** 2)
+            H = self.Xt @ self.X / self.n + self.lam * xp.eye(self.d)
+            try:
+                self._Hinv = _inverse_spd(H)
+            except np.linalg.LinAlgError as exc:
+                raise SingularHessian("H is singular (rank-deficient X); set damping > 0") \
+                    from exc
+
+    def newton(self, theta, g):
+        r""":math:`(H + \lambda I)^{-1}g`; Woodbury for n < d:
+        :math:`\lambda^{-1}(g - X^\top(n\lambda I + XX^\top)^{-1}Xg)`."""
+        self._factor()
+        if self.woodbury:
+            return (g - self.Xt @ (self._K @ (self.X @ g))) / self.lam
+        return self._Hinv @ g
+
+    def hinv_diag(self, theta):
+        """diag((H + lam I)^{-1}) without the full inverse on the Woodbury path."""
+        self._factor()
+        if self._hinv_diag is None:
+            if self.woodbury:
+                KX = self._K @ self.X                                   # (n, d)
+                self._hinv_diag = (1.0 - self.xp.einsum("ij,ji->i", self.Xt, KX)) / self.lam
+            else:
+                self._hinv_diag = self.xp.diagonal(self._Hinv).copy()
+        return self._hinv_diag
+
+    def hessian(self, theta):
+        check_memory("the dense d x d Hessian", 2.0 * 8 * self.d ** 2)
+        return self.Xt @ self.X / self.n + self.lam * self.xp.eye(self.d)
+
+    def hinv(self, theta):
+        """Dense (H + lam I)^{-1}, for greedy OBC and the exact search (small d)."""
+        self._factor()
+        if self.woodbury:
+            check_memory("the dense d x d inverse Hessian", 2.0 * 8 * self.d ** 2)
+            return (self.xp.eye(self.d) - self.Xt @ (self._K @ self.X)) / self.lam
+        return self._Hinv
+
+    def _gram(self, idx):
+        XQ = self.Xt[idx]                                               # (k, n) gather
+        return XQ, XQ @ XQ.T / self.n + self.lam * self.xp.eye(len(idx))
+
+    def correction(self, z, Q):
+        """OBS correction on kept mask Q: theta_Q = z_Q + H_QQ^{-1} H_QS z_S (k x k solve)."""
+        xp = self.xp
+        idx = xp.flatnonzero(Q)
+        theta = xp.zeros_like(z)
+        if idx.size == 0:
+            return theta
+        XQ, G = self._gram(idx)
+        rS = self.X @ xp.where(Q, 0.0, z)                               # X_S z_S, (n,)
+        theta[idx] = z[idx] + xp.linalg.solve(G, XQ @ rS / self.n)
+        return theta
+
+    def refit(self, Q, theta):
+        """argmin of f + lam/2 |theta|^2 over vectors supported on Q (a k x k solve)."""
+        xp = self.xp
+        idx = xp.flatnonzero(Q)
+        out = xp.zeros(self.d)
+        if idx.size:
+            XQ, G = self._gram(idx)
+            out[idx] = xp.linalg.solve(G, XQ @ self.y / self.n)
+        return out
+
+
+class Smooth:
+    """Dense curvature of any problem objective, re-evaluated at each iterate (small d)."""
+
+    def __init__(self, prob, damping: float = 0.0):
+        self.prob, self.xp = prob, xp_of(prob.X)
+        self.d = prob.d
+        self.damping = damping
+        self._at = None     # (theta, H, Hinv) cache for the current iterate
+        self._L = None
+
+    def loss(self, theta) -> float:
+        return self.prob.loss(theta)
+
+    def grad(self, theta):
+        return self.prob.grad(theta)
+
+    def lipschitz(self) -> float:
+        """A certified global bound: the Hessian weights are at most 1 + beta (log-cosh),
+        1/4 (logistic) or 1 (least squares)."""
+        if self._L is None:
+            p = self.prob
+            w = {"logcosh": 1.0 + p.params.get("beta", 0.0), "logistic": 0.25}.get(p.kind, 1.0)
+            gram = _max_eig(lambda v: p.X.T @ (p.X @ v) / p.n, self.d, self.xp)
+            self._L = w * gram + p.params.get("ridge", 0.0) * (p.kind == "logistic")
+        return self._L
+
+    def _eval(self, theta):
+        if self._at is None or self._at[0] is not theta:
+            H = self.prob.hessian(theta)
+            H = H + self.damping * float(self.xp.diagonal(H).mean()) * self.xp.eye(self.d)
+            try:
+                Hinv = _inverse_spd(H)
+            except np.linalg.LinAlgError as exc:
+                raise SingularHessian("the Hessian at the current iterate is singular or "
+                                      "indefinite; set damping > 0") from exc
+            self._at = (theta, H, Hinv)
+        return self._at
+
+    def newton(self, theta, g):
+        return self._eval(theta)[2] @ g
+
+    def hinv_diag(self, theta):
+        return self.xp.diagonal(self._eval(theta)[2]).copy()
+
+    def hessian(self, theta):
+        return self._eval(theta)[1]
+
+    def hinv(self, theta):
+        return self._eval(theta)[2]
+
+    def correction(self, z, Q, theta=None):
+        from iobs.projections import obs_correction
+        return obs_correction(z, self._at[1], Q)
+
+    def refit(self, Q, theta, iters: int = 30):
+        """Newton's method on the support Q (a handful of iterations, stops when still)."""
+        xp = self.xp
+        th = xp.where(Q, theta, 0.0)
+        idx = xp.flatnonzero(Q)
+        for _ in range(iters):
+            g = self.prob.grad(th)[idx]
+            H = self.prob.hessian(th)[xp.ix_(idx, idx)]
+            H = H + self.damping * float(xp.diagonal(H).mean()) * xp.eye(idx.size)
+            step = xp.linalg.solve(H, g)
+            th[idx] = th[idx] - step
+            if float(xp.linalg.norm(step)) <= 1e-12 * (1.0 + float(xp.linalg.norm(th))):
+                break
+        return th
+
+
+def make_model(prob, damping: float):
+    """The cheapest exact model for ``prob``: matrix-free for least squares."""
+    return LeastSquares(prob, damping) if prob.quadratic else Smooth(prob, damping)
