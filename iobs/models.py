@@ -128,6 +128,10 @@ class LeastSquares:
                 self._hinv_diag = self.xp.diagonal(self._Hinv).copy()
         return self._hinv_diag
 
+    def hdiag(self, theta):
+        """diag(H) + lam: the diagonal (OBD) curvature."""
+        return self.Hdiag + self.lam
+
     def hessian(self, theta):
         check_memory("the dense d x d Hessian", 2.0 * 8 * self.d ** 2)
         return self.Xt @ self.X / self.n + self.lam * self.xp.eye(self.d)
@@ -213,6 +217,9 @@ class Smooth:
 
     def hessian(self, theta):
         return self._eval(theta)[1]
+
+    def hdiag(self, theta):
+        return self.xp.diagonal(self._eval(theta)[1]).copy()
 
     def hinv(self, theta):
         return self._eval(theta)[2]
