@@ -24,7 +24,7 @@ from iobs import backend
 from iobs._validate import check_memory
 from iobs.backend import xp_of
 
-__all__ = ["LeastSquares", "Smooth", "SingularHessian", "make_model"]
+__all__ = ["LeastSquares", "SingularHessian", "Smooth", "make_model"]
 
 
 class SingularHessian(ArithmeticError):
@@ -229,14 +229,16 @@ class Smooth:
         return obs_correction(z, self._at[1], Q)
 
     def refit(self, Q, theta, iters: int = 30):
-        """Newton's method on the support Q (a handful of iterations, stops when still)."""
+        """argmin of f + lam/2 |theta|^2 on support Q by Newton's method (stops when still;
+        lam = damping * mean diag H at the current point, as in :class:`LeastSquares`)."""
         xp = self.xp
         th = xp.where(Q, theta, 0.0)
         idx = xp.flatnonzero(Q)
         for _ in range(iters):
-            g = self.prob.grad(th)[idx]
-            H = self.prob.hessian(th)[xp.ix_(idx, idx)]
-            H = H + self.damping * float(xp.diagonal(H).mean()) * xp.eye(idx.size)
+            Hfull = self.prob.hessian(th)
+            lam = self.damping * float(xp.diagonal(Hfull).mean())
+            g = self.prob.grad(th)[idx] + lam * th[idx]
+            H = Hfull[xp.ix_(idx, idx)] + lam * xp.eye(idx.size)
             step = xp.linalg.solve(H, g)
             th[idx] = th[idx] - step
             if float(xp.linalg.norm(step)) <= 1e-12 * (1.0 + float(xp.linalg.norm(th))):
