@@ -16,6 +16,16 @@ from iobs.driver import Iterate, Trace, iterate, run
 from iobs.problems import KINDS, Problem, make_problem
 from iobs.solvers import METHODS, Method
 
-__all__ = ["make_problem", "Problem", "KINDS", "run", "iterate", "Trace", "Iterate",
-           "METHODS", "Method", "theory"]
+__all__ = [
+           "KINDS",
+           "METHODS",
+           "Iterate",
+           "Method",
+           "Problem",
+           "Trace",
+           "iterate",
+           "make_problem",
+           "run",
+           "theory",
+]
 __version__ = "0.1.0"

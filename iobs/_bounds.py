@@ -25,8 +25,17 @@ import math
 import numpy as np
 
 from iobs._validate import check_choice, check_float, check_int
-from iobs.theory import (EIG_MAX_D, Bound, assumptions, constants, lemma3_factor,
-                         linear_bound, quadratic_bound, theorem1_factor, topk_factor)
+from iobs.theory import (
+    EIG_MAX_D,
+    Bound,
+    assumptions,
+    constants,
+    lemma3_factor,
+    linear_bound,
+    quadratic_bound,
+    theorem1_factor,
+    topk_factor,
+)
 
 __all__ = ["bound"]
 

@@ -9,8 +9,14 @@ import os
 
 import numpy as np
 
-__all__ = ["check_int", "check_float", "check_choice", "check_array", "memory_budget",
-           "check_memory"]
+__all__ = [
+    "check_array",
+    "check_choice",
+    "check_float",
+    "check_int",
+    "check_memory",
+    "memory_budget",
+]
 
 
 def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:

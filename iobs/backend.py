@@ -17,8 +17,17 @@ import os
 
 import numpy as np
 
-__all__ = ["get_xp", "xp_of", "to_numpy", "info", "cupy_available", "cholesky",
-           "cho_solve", "solve_triangular", "synchronize"]
+__all__ = [
+    "cho_solve",
+    "cholesky",
+    "cupy_available",
+    "get_xp",
+    "info",
+    "solve_triangular",
+    "synchronize",
+    "to_numpy",
+    "xp_of",
+]
 
 _CHOICES = ("numpy", "cupy", "auto")
 _INSTALL_HINT = ("install CuPy for your CUDA version (pip install -r requirements-gpu.txt, "

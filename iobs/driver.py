@@ -24,7 +24,7 @@ from iobs._validate import check_array, check_float, check_int, check_memory
 from iobs.models import SingularHessian, make_model
 from iobs.solvers import METHODS
 
-__all__ = ["Trace", "Iterate", "iterate", "run"]
+__all__ = ["Iterate", "Trace", "iterate", "run"]
 
 _EXPLODE = 1e12  # an error this many times the scale of the problem counts as divergence
 
@@ -165,7 +165,7 @@ def run(prob, method: str, *, k: int, steps: int = 100, eta: float | None = None
     >>> bool(tr.error[-1] < 1e-8)
     True
     """
-    spec, k, steps, eta, damping, batch_size, tol, seed, theta0 = _validate(
+    _, k, steps, eta, damping, batch_size, tol, seed, theta0 = _validate(
         prob, method, k, steps, eta, damping, batch_size, tol, seed, theta0)
     xp = _be.get_xp(backend)
     ts = prob.theta_star

@@ -15,7 +15,7 @@ from iobs._validate import check_choice, check_int
 from iobs.driver import Trace, run
 from iobs.problems import make_problem
 
-__all__ = ["compare", "reproduce_synthetic", "SYNTHETIC", "paper_eta"]
+__all__ = ["SYNTHETIC", "compare", "paper_eta", "reproduce_synthetic"]
 
 # The paper's synthetic setting (P, section 4.1, and the authors' code, C).
 SYNTHETIC = {

@@ -7,7 +7,7 @@ OBS correction on a kept set, and a refit on a support (HTP, OMP). Two implement
 * :class:`LeastSquares` -- constant :math:`H = X^\top X/n`, matrix-free: the d x d Hessian
   is never formed when ``n < d`` (Woodbury through an n x n system, factored once), a d x d
   factorization once when ``n >= d``; the correction is a k x k solve on columns gathered
-  from a column-contiguous copy of ``X``.
+  from the row-major :math:`X^\top`.
 * :class:`Smooth` -- any objective of :class:`~iobs.problems.Problem`: the dense Hessian at
   the current iterate (small d), used for ``logcosh``, ``logistic`` and mini-batches.
 
@@ -58,20 +58,33 @@ def _max_eig(matvec, d, xp, iters=100, tol=1e-8):
 
 
 class LeastSquares:
-    """Matrix-free curvature of :math:`f = \\lVert X\\theta-y\\rVert^2/(2n)` with damping."""
+    r"""Matrix-free curvature of :math:`f = \lVert X\theta-y\rVert^2/(2n)` with damping.
+
+    Only :math:`X^\top` (row-major, a view when ``X`` is column-major as
+    :func:`~iobs.make_problem` makes it) is kept: both products read it, and support
+    columns are contiguous rows. For ``n < d`` with :math:`G = XX^\top` and
+    :math:`K = (G + n\lambda I)^{-1}` (both n x n, formed once), the Newton direction is
+
+    .. math:: (H+\lambda I)^{-1}\nabla f = X^\top w,\qquad w = \frac{r - KGr}{n\lambda},
+              \qquad r = X\theta - y,
+
+    one product with :math:`X^\top` per iteration, and :math:`Xz = X\theta - \eta Gw` comes
+    for free for the OBS correction. ``X theta`` for a k-sparse theta reads k columns only.
+    """
 
     def __init__(self, prob, damping: float = 0.0):
         xp = xp_of(prob.X)
         self.prob, self.xp = prob, xp
-        self.X, self.y = prob.X, prob.y
+        self.y = prob.y
         self.n, self.d = prob.X.shape
         self.Xt = xp.ascontiguousarray(prob.X.T)      # (d, n): row j is column j of X
         self.Hdiag = xp.einsum("ij,ij->i", self.Xt, self.Xt) / self.n
         self.lam = damping * float(self.Hdiag.mean())
         self._Hinv = None       # (d, d), dense path only
-        self._K = None          # (n, n) = (n lam I + X X^T)^{-1}, Woodbury path
+        self._G = self._K = None  # (n, n) X X^T and (n lam I + X X^T)^{-1}, Woodbury path
         self._hinv_diag = None
         self._L = None
+        self._last = (None, None)  # (z, X z) of the latest Newton point
 
     @property
     def woodbury(self) -> bool:
@@ -81,14 +94,20 @@ class LeastSquares:
     def loss(self, theta) -> float:
         return self.prob.loss(theta)
 
+    def matvec(self, theta):
+        """X theta, reading only the support's columns when theta is sparse."""
+        idx = self.xp.flatnonzero(theta)
+        if 4 * idx.size < self.d:
+            return self.Xt[idx].T @ theta[idx]
+        return self.Xt.T @ theta
+
     def grad(self, theta):
-        r = self.X @ theta - self.y
-        return self.Xt @ r / self.n
+        return self.Xt @ (self.matvec(theta) - self.y) / self.n
 
     def lipschitz(self) -> float:
-        """:math:`L = \\lambda_{\\max}(X^\\top X/n)` (power iteration on X)."""
+        r""":math:`L = \lambda_{\max}(X^\top X/n)` (power iteration)."""
         if self._L is None:
-            self._L = _max_eig(lambda v: self.Xt @ (self.X @ v) / self.n, self.d, self.xp)
+            self._L = _max_eig(lambda v: self.Xt @ (self.Xt.T @ v) / self.n, self.d, self.xp)
         return self._L
 
     # -- second order -------------------------------------------------------------
@@ -99,31 +118,43 @@ class LeastSquares:
                 raise SingularHessian(f"H = X^T X / n is singular because n = {self.n} < "
                                       f"d = {self.d}; set damping > 0")
             if self._K is None:
-                self._K = _inverse_spd(self.X @ self.Xt + self.n * self.lam * xp.eye(self.n))
+                check_memory("the n x n Woodbury system", 3.0 * 8 * self.n ** 2)
+                self._G = self.Xt.T @ self.Xt
+                self._K = _inverse_spd(self._G + self.n * self.lam * xp.eye(self.n))
         elif self._Hinv is None:
             check_memory("the dense d x d Hessian path", 3.0 * 8 * self.d ** 2)
-            H = self.Xt @ self.X / self.n + self.lam * xp.eye(self.d)
+            H = self.Xt @ self.Xt.T / self.n + self.lam * xp.eye(self.d)
             try:
                 self._Hinv = _inverse_spd(H)
             except np.linalg.LinAlgError as exc:
                 raise SingularHessian("H is singular (rank-deficient X); set damping > 0") \
                     from exc
 
-    def newton(self, theta, g):
-        r""":math:`(H + \lambda I)^{-1}g`; Woodbury for n < d:
-        :math:`\lambda^{-1}(g - X^\top(n\lambda I + XX^\top)^{-1}Xg)`."""
+    def newton_point(self, theta, eta):
+        r""":math:`z = \theta - \eta(H+\lambda I)^{-1}\nabla f(\theta)` (remembers :math:`Xz`)."""
         self._factor()
+        r = self.matvec(theta) - self.y
         if self.woodbury:
-            return (g - self.Xt @ (self._K @ (self.X @ g))) / self.lam
-        return self._Hinv @ g
+            Gr = self._G @ r
+            w = (r - self._K @ Gr) / (self.n * self.lam)
+            z = theta - eta * (self.Xt @ w)
+            self._last = (z, r + self.y - eta * (self._G @ w))
+        else:
+            z = theta - eta * (self._Hinv @ (self.Xt @ r / self.n))
+            self._last = (z, None)
+        return z
 
-    def hinv_diag(self, theta):
-        """diag((H + lam I)^{-1}) without the full inverse on the Woodbury path."""
+    def hinv_diag(self, theta, block: int = 2048):
+        """diag((H + lam I)^{-1}); on the Woodbury path in column blocks (no n x d temp)."""
         self._factor()
         if self._hinv_diag is None:
             if self.woodbury:
-                KX = self._K @ self.X                                   # (n, d)
-                self._hinv_diag = (1.0 - self.xp.einsum("ij,ji->i", self.Xt, KX)) / self.lam
+                out = self.xp.empty(self.d)
+                for j in range(0, self.d, block):
+                    B = self.Xt[j:j + block]                             # (b, n)
+                    out[j:j + block] = (1.0 - self.xp.einsum("ij,ij->i", B, B @ self._K)) \
+                        / self.lam
+                self._hinv_diag = out
             else:
                 self._hinv_diag = self.xp.diagonal(self._Hinv).copy()
         return self._hinv_diag
@@ -134,14 +165,14 @@ class LeastSquares:
 
     def hessian(self, theta):
         check_memory("the dense d x d Hessian", 2.0 * 8 * self.d ** 2)
-        return self.Xt @ self.X / self.n + self.lam * self.xp.eye(self.d)
+        return self.Xt @ self.Xt.T / self.n + self.lam * self.xp.eye(self.d)
 
     def hinv(self, theta):
         """Dense (H + lam I)^{-1}, for greedy OBC and the exact search (small d)."""
         self._factor()
         if self.woodbury:
             check_memory("the dense d x d inverse Hessian", 2.0 * 8 * self.d ** 2)
-            return (self.xp.eye(self.d) - self.Xt @ (self._K @ self.X)) / self.lam
+            return (self.xp.eye(self.d) - self.Xt @ (self._K @ self.Xt.T)) / self.lam
         return self._Hinv
 
     def _gram(self, idx):
@@ -156,7 +187,10 @@ class LeastSquares:
         if idx.size == 0:
             return theta
         XQ, G = self._gram(idx)
-        rS = self.X @ xp.where(Q, 0.0, z)                               # X_S z_S, (n,)
+        last_z, Xz = self._last
+        if last_z is not z or Xz is None:
+            Xz = self.Xt.T @ z
+        rS = Xz - XQ.T @ z[idx]                                         # X_S z_S, (n,)
         theta[idx] = z[idx] + xp.linalg.solve(G, XQ @ rS / self.n)
         return theta
 
@@ -209,8 +243,8 @@ class Smooth:
             self._at = (theta, H, Hinv)
         return self._at
 
-    def newton(self, theta, g):
-        return self._eval(theta)[2] @ g
+    def newton_point(self, theta, eta):
+        return theta - eta * (self._eval(theta)[2] @ self.prob.grad(theta))
 
     def hinv_diag(self, theta):
         return self.xp.diagonal(self._eval(theta)[2]).copy()

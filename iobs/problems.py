@@ -28,7 +28,7 @@ import numpy as np
 from iobs._validate import check_choice, check_float, check_int, check_memory
 from iobs.backend import xp_of
 
-__all__ = ["Problem", "make_problem", "KINDS"]
+__all__ = ["KINDS", "Problem", "make_problem"]
 
 KINDS = ("gaussian", "correlated", "scaled", "digits", "logcosh", "logistic")
 SIGNALS = ("gaussian", "sign")
@@ -206,7 +206,7 @@ def make_problem(kind: str = "gaussian", *, d: int | None = 128, n: int = 256,
                              f"got {d}")
         d = canvas ** 2
     d = check_int("d", d, 1, 10**8)
-    check_memory(f"a problem with n={n}, d={d}", 3.0 * 8 * n * d)
+    check_memory(f"a problem with n={n}, d={d}", 1.2 * 8 * n * d)
     rng = np.random.default_rng(seed)
     params: dict = {}
     if kind == "digits":
@@ -221,11 +221,12 @@ def make_problem(kind: str = "gaussian", *, d: int | None = 128, n: int = 256,
         k_star = check_int("k_star", k_star, 1, d)
         theta_star = _truth(rng, d, k_star, signal)
         params["signal"] = signal
-    G = rng.standard_normal((n, d))
+    G = rng.standard_normal((d, n)).T   # (n, d) column-major: columns are contiguous
     if kind == "correlated":
         rho = check_float("rho", rho, 0.0, 1.0, hi_open=True)
         for j in range(1, d):  # AR(1) across columns: corr(x_i, x_j) = rho^|i-j|
-            G[:, j] = rho * G[:, j - 1] + np.sqrt(1.0 - rho * rho) * G[:, j]
+            G[:, j] *= np.sqrt(1.0 - rho * rho)
+            G[:, j] += rho * G[:, j - 1]
         params["rho"] = rho
     elif kind == "scaled":
         cond = check_float("cond", cond, 1.0, 1e12)
@@ -233,12 +234,14 @@ def make_problem(kind: str = "gaussian", *, d: int | None = 128, n: int = 256,
         params["cond"] = cond
     if kind == "logistic":
         ridge = check_float("ridge", ridge, 0.0, 1e6)
-        X = G * (2.0 / np.sqrt(max(k_star, 1)))  # margins x_i^T theta* of order 2: informative
+        G *= 2.0 / np.sqrt(max(k_star, 1))  # margins x_i^T theta* of order 2: informative
+        X = G
         p = 1.0 / (1.0 + np.exp(-(X @ theta_star)))
         y = (rng.random(n) < p).astype(np.float64)
         params["ridge"] = ridge
     else:
-        X = G / np.sqrt(n)
+        G /= np.sqrt(n)                     # in place: peak memory stays at one copy of X
+        X = G
         y = X @ theta_star + noise * rng.standard_normal(n)
     if kind == "logcosh":
         params["beta"] = check_float("beta", beta, 0.0, 1e6)

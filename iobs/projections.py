@@ -26,8 +26,16 @@ import numpy as np
 from iobs._validate import check_int
 from iobs.backend import to_numpy, xp_of
 
-__all__ = ["hard_threshold", "top_k_mask", "obs_saliency", "obs_correction", "greedy_obc",
-           "exact_support", "pruning_cost", "EXACT_MAX_D"]
+__all__ = [
+    "EXACT_MAX_D",
+    "exact_support",
+    "greedy_obc",
+    "hard_threshold",
+    "obs_correction",
+    "obs_saliency",
+    "pruning_cost",
+    "top_k_mask",
+]
 
 EXACT_MAX_D = 20  # C(20, 10) = 184,756 subsets: about a second; beyond that, refuse
 

@@ -22,8 +22,18 @@ from dataclasses import dataclass
 from iobs.backend import xp_of
 from iobs.projections import exact_support, greedy_obc, hard_threshold, top_k_mask
 
-__all__ = ["Method", "METHODS", "iht_step", "htp_step", "omp_step", "topk_iobs_step",
-           "iobs_step", "iobs_obc_step", "iobs_exact_step", "iobs_diag_step"]
+__all__ = [
+    "METHODS",
+    "Method",
+    "htp_step",
+    "iht_step",
+    "iobs_diag_step",
+    "iobs_exact_step",
+    "iobs_obc_step",
+    "iobs_step",
+    "omp_step",
+    "topk_iobs_step",
+]
 
 
 def iht_step(theta, m, k, eta):
@@ -57,7 +67,7 @@ def topk_iobs_step(theta, m, k, eta):
     .. math:: \theta^+ = \theta_t - \eta(H_t+\lambda I)^{-1}\nabla f(\theta_t),\qquad
               \theta_{t+1} = T_k(\theta^+).
     """
-    return hard_threshold(theta - eta * m.newton(theta, m.grad(theta)), k)
+    return hard_threshold(m.newton_point(theta, eta), k)
 
 
 def iobs_step(theta, m, k, eta):
@@ -69,7 +79,7 @@ def iobs_step(theta, m, k, eta):
     The saliency ranking is a practical rule (WoodFisher-style, R/O); the exact argmin over
     supports is :func:`iobs_exact_step`.
     """
-    z = theta - eta * m.newton(theta, m.grad(theta))
+    z = m.newton_point(theta, eta)
     Q = top_k_mask(z * z / m.hinv_diag(theta), k)
     return m.correction(z, Q)
 
@@ -77,7 +87,7 @@ def iobs_step(theta, m, k, eta):
 def iobs_obc_step(theta, m, k, eta):
     r"""I-OBS with greedy OBC support: remove :math:`d-k` weights one at a time, each with
     its OBS update and an inverse-Hessian downdate (cost :math:`O((d-k)d^2)`)."""
-    z = theta - eta * m.newton(theta, m.grad(theta))
+    z = m.newton_point(theta, eta)
     return greedy_obc(z, m.hinv(theta), k)[0]
 
 
@@ -85,7 +95,7 @@ def iobs_exact_step(theta, m, k, eta):
     r"""I-OBS, Option 2 of the paper's Algorithm 1: the optimal support by enumeration,
     :math:`S = \arg\min_S (\theta^+_S)^\top[(H^{-1})_{SS}]^{-1}\theta^+_S`, and
     :math:`\theta_{t+1} = (I - H^{-1}H^S)\theta^+` (P, Lemma 2). d <= 20 only."""
-    z = theta - eta * m.newton(theta, m.grad(theta))
+    z = m.newton_point(theta, eta)
     return exact_support(z, m.hessian(theta), k)[0]
 
 

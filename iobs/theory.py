@@ -15,11 +15,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from iobs._validate import check_float, check_int
+from iobs._validate import check_int
 
-__all__ = ["Bound", "Constants", "constants", "assumptions", "bound", "topk_factor",
-           "linear_bound", "quadratic_bound", "theorem1_factor", "lemma3_factor",
-           "fitted_rate", "EIG_MAX_D"]
+__all__ = [
+    "EIG_MAX_D",
+    "Bound",
+    "Constants",
+    "assumptions",
+    "bound",
+    "constants",
+    "fitted_rate",
+    "lemma3_factor",
+    "linear_bound",
+    "quadratic_bound",
+    "theorem1_factor",
+    "topk_factor",
+]
 
 EIG_MAX_D = 3000   # exact eigenvalues of the d x d Hessian up to this size
 

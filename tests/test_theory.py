@@ -16,7 +16,7 @@ WELL = dict(d=20, n=2000, k_star=3, seed=1)   # kappa ~ 1.2: the linear factors 
 
 
 @pytest.mark.parametrize("method, k, eta, damping", [
-    ("iht", 19, None, 0.0), ("iht", 15, 0.5, 0.0),
+    ("iht", 19, None, 0.0), ("iht", 18, 0.9, 0.0),
     ("topk-iobs", 10, 0.5, 0.0), ("topk-iobs", 10, 1.0, 0.5),
     ("iobs-exact", 16, 0.8, 0.0), ("iobs-exact", 16, 1.0, 0.05),
     ("iobs-diag", 12, 0.8, 0.0),
