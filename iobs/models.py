@@ -63,7 +63,8 @@ class LeastSquares:
     Only :math:`X^\top` (row-major, a view when ``X`` is column-major as
     :func:`~iobs.make_problem` makes it) is kept: both products read it, and support
     columns are contiguous rows. For ``n < d`` with :math:`G = XX^\top` and
-    :math:`K = (G + n\lambda I)^{-1}` (both n x n, formed once), the Newton direction is
+    :math:`K = (G + n\lambda I)^{-1}` (n x n, formed once with :math:`KG`), the Newton
+    direction is
 
     .. math:: (H+\lambda I)^{-1}\nabla f = X^\top w,\qquad w = \frac{r - KGr}{n\lambda},
               \qquad r = X\theta - y,
@@ -81,10 +82,11 @@ class LeastSquares:
         self.Hdiag = xp.einsum("ij,ij->i", self.Xt, self.Xt) / self.n
         self.lam = damping * float(self.Hdiag.mean())
         self._Hinv = None       # (d, d), dense path only
-        self._G = self._K = None  # (n, n) X X^T and (n lam I + X X^T)^{-1}, Woodbury path
+        self._G = self._K = self._KG = None  # (n, n): X X^T, (n lam I + X X^T)^{-1}, K G
         self._hinv_diag = None
         self._L = None
         self._last = (None, None)  # (z, X z) of the latest Newton point
+        self._gram_cache = (None, None, None)
 
     @property
     def woodbury(self) -> bool:
@@ -121,6 +123,7 @@ class LeastSquares:
                 check_memory("the n x n Woodbury system", 3.0 * 8 * self.n ** 2)
                 self._G = self.Xt.T @ self.Xt
                 self._K = _inverse_spd(self._G + self.n * self.lam * xp.eye(self.n))
+                self._KG = self._K @ self._G
         elif self._Hinv is None:
             check_memory("the dense d x d Hessian path", 3.0 * 8 * self.d ** 2)
             H = self.Xt @ self.Xt.T / self.n + self.lam * xp.eye(self.d)
@@ -135,8 +138,7 @@ class LeastSquares:
         self._factor()
         r = self.matvec(theta) - self.y
         if self.woodbury:
-            Gr = self._G @ r
-            w = (r - self._K @ Gr) / (self.n * self.lam)
+            w = (r - self._KG @ r) / (self.n * self.lam)
             z = theta - eta * (self.Xt @ w)
             self._last = (z, r + self.y - eta * (self._G @ w))
         else:
@@ -175,9 +177,19 @@ class LeastSquares:
             return (self.xp.eye(self.d) - self.Xt @ (self._K @ self.Xt.T)) / self.lam
         return self._Hinv
 
+    def block(self, theta, idx):
+        """H_WW + lam I for the columns idx (gathered; never the full Hessian)."""
+        XW = self.Xt[idx]
+        return XW @ XW.T / self.n + self.lam * self.xp.eye(len(idx))
+
     def _gram(self, idx):
-        XQ = self.Xt[idx]                                               # (k, n) gather
-        return XQ, XQ @ XQ.T / self.n + self.lam * self.xp.eye(len(idx))
+        """(X_Q^T, (X_Q^T X_Q / n + lam I)^{-1}) for support idx; reused while it repeats."""
+        key = self.xp.asnumpy(idx).tobytes() if self.xp is not np else idx.tobytes()
+        if self._gram_cache[0] != key:
+            XQ = self.Xt[idx]                                           # (k, n) gather
+            G = XQ @ XQ.T / self.n + self.lam * self.xp.eye(len(idx))
+            self._gram_cache = (key, XQ, self.xp.linalg.inv(G))
+        return self._gram_cache[1], self._gram_cache[2]
 
     def correction(self, z, Q):
         """OBS correction on kept mask Q: theta_Q = z_Q + H_QQ^{-1} H_QS z_S (k x k solve)."""
@@ -186,12 +198,12 @@ class LeastSquares:
         theta = xp.zeros_like(z)
         if idx.size == 0:
             return theta
-        XQ, G = self._gram(idx)
+        XQ, Ginv = self._gram(idx)
         last_z, Xz = self._last
         if last_z is not z or Xz is None:
             Xz = self.Xt.T @ z
         rS = Xz - XQ.T @ z[idx]                                         # X_S z_S, (n,)
-        theta[idx] = z[idx] + xp.linalg.solve(G, XQ @ rS / self.n)
+        theta[idx] = z[idx] + Ginv @ (XQ @ rS / self.n)
         return theta
 
     def refit(self, Q, theta):
@@ -200,8 +212,8 @@ class LeastSquares:
         idx = xp.flatnonzero(Q)
         out = xp.zeros(self.d)
         if idx.size:
-            XQ, G = self._gram(idx)
-            out[idx] = xp.linalg.solve(G, XQ @ self.y / self.n)
+            XQ, Ginv = self._gram(idx)
+            out[idx] = Ginv @ (XQ @ self.y / self.n)
         return out
 
 
@@ -254,6 +266,9 @@ class Smooth:
 
     def hdiag(self, theta):
         return self.xp.diagonal(self._eval(theta)[1]).copy()
+
+    def block(self, theta, idx):
+        return self._eval(theta)[1][self.xp.ix_(idx, idx)]
 
     def hinv(self, theta):
         return self._eval(theta)[2]

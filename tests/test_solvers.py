@@ -10,7 +10,7 @@ import iobs
 from iobs.models import LeastSquares, Smooth
 from iobs.problems import Problem
 
-NEWTON = ["topk-iobs", "iobs", "iobs-obc", "iobs-exact", "iobs-diag"]
+NEWTON = ["topk-iobs", "iobs", "iobs-ws", "iobs-obc", "iobs-exact", "iobs-diag"]
 
 
 def _isotropic_problem(c=2.5, n=40, d=12, k_star=3, seed=0):
@@ -59,8 +59,8 @@ def test_iht_objective_does_not_increase_with_step_at_most_one_over_l(kind):
     assert np.all(np.diff(tr.loss) <= 1e-12 * tr.loss[0])
 
 
-@pytest.mark.parametrize("method", ["iht", "htp", "omp", "topk-iobs", "iobs", "iobs-obc",
-                                    "iobs-diag"])
+@pytest.mark.parametrize("method", ["iht", "htp", "omp", "topk-iobs", "iobs", "iobs-ws",
+                                    "iobs-obc", "iobs-diag"])
 def test_noiseless_well_conditioned_gaussian_every_method_recovers_the_support(method, xp,
                                                                                 backend_name):
     prob = iobs.make_problem("gaussian", d=128, n=256, k_star=8, seed=5)
@@ -121,7 +121,7 @@ def test_stochastic_batches_are_seeded_and_make_progress():
     assert a.error[-1] < 1e-3 * a.error[0]
 
 
-@pytest.mark.parametrize("method", ["topk-iobs", "iobs", "iobs-diag", "htp", "omp"])
+@pytest.mark.parametrize("method", ["topk-iobs", "iobs", "iobs-ws", "iobs-diag", "htp", "omp"])
 @pytest.mark.parametrize("n", [60, 200])
 def test_matrix_free_least_squares_matches_the_dense_reference(method, n):
     prob = iobs.make_problem("correlated", d=120, n=n, k_star=6, rho=0.8, noise=0.01, seed=1)
