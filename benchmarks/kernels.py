@@ -24,8 +24,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import iobs  # noqa: E402
-from iobs.models import LeastSquares  # noqa: E402
+import iobs
+from iobs.models import LeastSquares
 
 
 def _median_time(fn, repeats):

@@ -18,8 +18,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import iobs  # noqa: E402
-from benchmarks.kernels import measure  # noqa: E402
+import iobs
+from benchmarks.kernels import measure
 
 TOL = 1e-6
 METHODS = ["iht", "htp", "omp", "topk-iobs", "iobs", "iobs-ws", "iobs-diag"]
