@@ -165,3 +165,18 @@ def test_float32_data_is_promoted_and_runs():
         warnings.simplefilter("error")
         tr = iobs.run(p32, "iobs", k=3, steps=3)
     assert np.isfinite(tr.x).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("method", ["iht", "topk-iobs", "iobs", "iobs-ws", "htp"])
+def test_cupy_iterates_match_numpy_to_1e10(method):
+    from iobs import backend
+
+    if not backend.cupy_available():
+        pytest.skip("CuPy with a usable GPU is not available on this machine")
+    prob = iobs.make_problem("correlated", d=400, n=150, k_star=10, rho=0.7, seed=3)
+    kw = dict(k=12, steps=15, damping=1e-3)
+    a = iobs.run(prob, method, backend="numpy", **kw)
+    b = iobs.run(prob, method, backend="cupy", **kw)
+    scale = np.abs(a.x).max()
+    assert np.allclose(b.x, a.x, rtol=1e-10, atol=1e-10 * scale)
