@@ -31,30 +31,51 @@ class SingularHessian(ArithmeticError):
     """The (undamped) Hessian is singular, so the Newton point does not exist."""
 
 
-def _inverse_spd(A):
-    """Explicit inverse of an SPD matrix through its Cholesky factor (done once per run)."""
+def _inverse_spd(A, *, overwrite: bool = False):
+    """Explicit inverse of an SPD matrix through its Cholesky factor (done once per run).
+
+    On NumPy, LAPACK's potrf + potri work in place when ``overwrite`` (no n x n temporaries
+    beyond ``A`` itself); a non-SPD ``A`` raises ``numpy.linalg.LinAlgError``.
+    """
     xp = xp_of(A)
+    if xp is np:
+        from scipy.linalg import lapack
+
+        c, info = lapack.dpotrf(A, lower=1, overwrite_a=int(overwrite), clean=0)
+        if info == 0:
+            c, info = lapack.dpotri(c, lower=1, overwrite_c=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        iu = np.triu_indices_from(c, 1)
+        c[iu] = c.T[iu]                       # potri fills the lower triangle only
+        return c
     L = backend.cholesky(A)
     Linv = backend.solve_triangular(L, xp.eye(A.shape[0]), lower=True)
     return Linv.T @ Linv
 
 
-def _max_eig(matvec, d, xp, iters=100, tol=1e-8):
-    """Largest eigenvalue of a PSD operator by power iteration (a certified-ish upper estimate)."""
-    v = xp.asarray(np.random.default_rng(12345).standard_normal(d))
-    v /= xp.linalg.norm(v)
+def _max_eig(matvec, d, xp):
+    """Largest eigenvalue of a PSD operator: Lanczos (ARPACK) on NumPy, power iteration
+    on CuPy; padded by 0.1% so that 1/L stays a safe step."""
+    v0 = np.random.default_rng(12345).standard_normal(d)
+    if xp is np:
+        from scipy.sparse.linalg import LinearOperator, eigsh
+
+        op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
+        lam = float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-6,
+                          return_eigenvectors=False)[0])
+        return 1.001 * lam
+    v = xp.asarray(v0 / np.linalg.norm(v0))
     lam = 0.0
-    for _ in range(iters):
+    for _ in range(200):
         w = matvec(v)
         new = float(xp.linalg.norm(w))
         if new == 0.0:
             return 0.0
-        v = w / new
-        if abs(new - lam) <= tol * new:
-            lam = new
+        v, done, lam = w / new, abs(new - lam) <= 1e-9 * new, new
+        if done:
             break
-        lam = new
-    return lam * 1.001  # power iteration approaches from below: pad slightly
+    return 1.001 * lam
 
 
 class LeastSquares:
@@ -63,10 +84,10 @@ class LeastSquares:
     Only :math:`X^\top` (row-major, a view when ``X`` is column-major as
     :func:`~iobs.make_problem` makes it) is kept: both products read it, and support
     columns are contiguous rows. For ``n < d`` with :math:`G = XX^\top` and
-    :math:`K = (G + n\lambda I)^{-1}` (n x n, formed once with :math:`KG`), the Newton
-    direction is
+    :math:`K = (G + n\lambda I)^{-1}` (n x n, formed once, in place), the Newton direction is
 
-    .. math:: (H+\lambda I)^{-1}\nabla f = X^\top w,\qquad w = \frac{r - KGr}{n\lambda},
+    .. math:: (H+\lambda I)^{-1}\nabla f = X^\top w,\qquad
+              w = \frac{r - KGr}{n\lambda} = Kr \quad (KG = I - n\lambda K),
               \qquad r = X\theta - y,
 
     one product with :math:`X^\top` per iteration, and :math:`Xz = X\theta - \eta Gw` comes
@@ -82,7 +103,7 @@ class LeastSquares:
         self.Hdiag = xp.einsum("ij,ij->i", self.Xt, self.Xt) / self.n
         self.lam = damping * float(self.Hdiag.mean())
         self._Hinv = None       # (d, d), dense path only
-        self._G = self._K = self._KG = None  # (n, n): X X^T, (n lam I + X X^T)^{-1}, K G
+        self._G = self._K = None  # (n, n): X X^T and (n lam I + X X^T)^{-1}, Woodbury path
         self._hinv_diag = None
         self._L = None
         self._last = (None, None)  # (z, X z) of the latest Newton point
@@ -120,10 +141,11 @@ class LeastSquares:
                 raise SingularHessian(f"H = X^T X / n is singular because n = {self.n} < "
                                       f"d = {self.d}; set damping > 0")
             if self._K is None:
-                check_memory("the n x n Woodbury system", 3.0 * 8 * self.n ** 2)
+                check_memory("the n x n Woodbury system", 2.5 * 8 * self.n ** 2)
                 self._G = self.Xt.T @ self.Xt
-                self._K = _inverse_spd(self._G + self.n * self.lam * xp.eye(self.n))
-                self._KG = self._K @ self._G
+                M = self._G.copy()
+                M[xp.diag_indices(self.n)] += self.n * self.lam
+                self._K = _inverse_spd(M, overwrite=True)
         elif self._Hinv is None:
             check_memory("the dense d x d Hessian path", 3.0 * 8 * self.d ** 2)
             H = self.Xt @ self.Xt.T / self.n + self.lam * xp.eye(self.d)
@@ -138,7 +160,7 @@ class LeastSquares:
         self._factor()
         r = self.matvec(theta) - self.y
         if self.woodbury:
-            w = (r - self._KG @ r) / (self.n * self.lam)
+            w = self._K @ r                 # = (r - K G r) / (n lam), since K G = I - n lam K
             z = theta - eta * (self.Xt @ w)
             self._last = (z, r + self.y - eta * (self._G @ w))
         else:
