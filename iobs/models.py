@@ -41,13 +41,18 @@ def _inverse_spd(A, *, overwrite: bool = False):
     if xp is np:
         from scipy.linalg import lapack
 
-        c, info = lapack.dpotrf(A, lower=1, overwrite_a=int(overwrite), clean=0)
+        a = A.T if A.flags.c_contiguous else A   # symmetric: the F-ordered view is A itself
+        c, info = lapack.dpotrf(a, lower=1, overwrite_a=int(overwrite), clean=0)
         if info == 0:
             c, info = lapack.dpotri(c, lower=1, overwrite_c=1)
         if info != 0:
             raise np.linalg.LinAlgError("matrix is not positive definite")
-        iu = np.triu_indices_from(c, 1)
-        c[iu] = c.T[iu]                       # potri fills the lower triangle only
+        n, B = c.shape[0], 512
+        for s in range(0, n, B):                 # potri fills the lower triangle only
+            e = min(s + B, n)
+            blk = np.tril(c[s:e, s:e])
+            c[s:e, s:e] = blk + np.tril(blk, -1).T
+            c[s:e, e:] = c[e:, s:e].T
         return c
     L = backend.cholesky(A)
     Linv = backend.solve_triangular(L, xp.eye(A.shape[0]), lower=True)
