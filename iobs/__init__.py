@@ -13,7 +13,7 @@ True
 
 from iobs import theory
 from iobs.driver import Iterate, Trace, iterate, run
-from iobs.problems import KINDS, Problem, make_problem
+from iobs.problems import KINDS, Problem, from_arrays, make_problem
 from iobs.solvers import METHODS, Method
 
 __all__ = [
@@ -24,7 +24,8 @@ __all__ = [
            "Problem",
            "Trace",
            "iterate",
-           "make_problem",
+           "from_arrays",
+    "make_problem",
            "run",
            "theory",
 ]

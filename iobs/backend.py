@@ -60,7 +60,10 @@ def get_xp(name: str | None = None):
     ValueError
         For an unknown name, or ``"cupy"`` when CuPy or a GPU is missing.
     """
-    name = (name or os.environ.get("IOBS_BACKEND") or "auto").strip().lower()
+    name = name or os.environ.get("IOBS_BACKEND") or "auto"
+    if not isinstance(name, str) or name.strip().lower() not in _CHOICES:
+        raise ValueError(f"backend must be one of {_CHOICES}; got {name!r}")
+    name = name.strip().lower()
     if name not in _CHOICES:
         raise ValueError(f"backend must be one of {_CHOICES}; got {name!r}")
     if name == "numpy":

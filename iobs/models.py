@@ -63,6 +63,9 @@ def _max_eig(matvec, d, xp):
     """Largest eigenvalue of a PSD operator: Lanczos (ARPACK) on NumPy, power iteration
     on CuPy; padded by 0.1% so that 1/L stays a safe step."""
     v0 = np.random.default_rng(12345).standard_normal(d)
+    if d <= 256:                                  # small: the exact spectrum is cheap
+        M = matvec(xp.eye(d))
+        return 1.001 * max(float(xp.linalg.eigvalsh(0.5 * (M + M.T))[-1]), 0.0)
     if xp is np:
         from scipy.sparse.linalg import LinearOperator, eigsh
 

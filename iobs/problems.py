@@ -247,3 +247,31 @@ def make_problem(kind: str = "gaussian", *, d: int | None = 128, n: int = 256,
         params["beta"] = check_float("beta", beta, 0.0, 1e6)
     return Problem(kind=kind, X=X, y=y, theta_star=theta_star, k_star=int(k_star),
                    noise=noise, seed=seed, params=params)
+
+
+def from_arrays(X, y, theta_star=None) -> Problem:
+    r"""A least-squares problem on supplied data (validated and copied to float64).
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+    y : array of shape (n,)
+    theta_star : array of shape (d,), optional
+        The truth to measure errors against (default: zeros, so ``error`` is
+        :math:`\lVert\theta_t\rVert`).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, for wrong shapes, empty arrays or non-finite values.
+    """
+    from iobs._validate import check_array
+
+    X = check_array("X", X, ndim=2)
+    n, d = X.shape
+    check_memory(f"a problem with n={n}, d={d}", 2.2 * 8 * n * d)
+    y = check_array("y", y, ndim=1, shape=(n,))
+    ts = np.zeros(d) if theta_star is None else check_array("theta_star", theta_star, ndim=1,
+                                                             shape=(d,))
+    return Problem(kind="data", X=np.asfortranarray(X), y=y, theta_star=ts,
+                   k_star=int(np.count_nonzero(ts)), params={})
