@@ -1,7 +1,8 @@
 """``python -m iobs``: the solvers without a browser.
 
 Subcommands: ``run`` (one problem, several methods, a table), ``reproduce`` (the paper's
-synthetic figure), ``phase`` (phase-transition maps), ``train`` (the tiny pruning models).
+synthetic figure), ``phase`` (phase-transition maps), ``train`` and ``prune`` (the tiny
+transformers of the pruning demo).
 Tables go to stdout, progress to stderr.
 """
 
@@ -162,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from iobs.prune import cli as prune_cli
         prune_cli.add_train_parser(sub)
+        prune_cli.add_prune_parser(sub)
     except ImportError:
         pass
     return p

@@ -104,12 +104,12 @@ def layer_hessian(X) -> np.ndarray:
 
 
 def reconstruction_error(W, W_hat, H) -> float:
-    r"""Layer loss :math:`\operatorname{tr}(\Delta W H \Delta W^\top)`, :math:`\Delta W = W - \hat W`.
+    r"""Layer loss :math:`\operatorname{tr}(\Delta W H \Delta W^\top)`, :math:`\Delta W = W-\hat W`.
 
     With :math:`H = 2XX^\top/N` this is :math:`\tfrac{2}{N}\|WX - \hat W X\|_F^2`.
     """
     D = np.asarray(W, dtype=np.float64) - np.asarray(W_hat, dtype=np.float64)
-    return float(np.einsum("ij,jk,ik->", D, np.asarray(H, dtype=np.float64), D))
+    return float(np.sum((D @ np.asarray(H, dtype=np.float64)) * D))
 
 
 def magnitude_prune(W, sparsity: float, *, pattern: str = "unstructured"):

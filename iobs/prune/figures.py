@@ -1,0 +1,146 @@
+"""Plotly figure builders for the pruning page: plain arrays in, ``go.Figure`` out.
+
+No Streamlit and no torch here; tests inspect the figures directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = ["digits_figure", "layer_errors_figure", "masks_figure", "quality_figure",
+           "rounds_figure", "speed_figure"]
+
+LABELS = {"magnitude": "magnitude (per layer)", "magnitude-global": "magnitude (global)",
+          "obd": "OBD (diagonal H)", "obs": "OBS / SparseGPT", "iobs": "I-OBS(T)"}
+COLORS = {"magnitude": "#7f7f7f", "magnitude-global": "#bcbd22", "obd": "#ff7f0e",
+          "obs": "#1f77b4", "iobs": "#d62728"}
+
+
+def _axis_title(metric: str) -> str:
+    return "test accuracy" if metric == "accuracy" else "test perplexity (log scale)"
+
+
+def quality_figure(sparsity, quality: dict, dense: float, metric: str, *,
+                   selected: float | None = None, extra: dict | None = None) -> go.Figure:
+    """Test quality vs sparsity per method, with the dense model as a dashed line.
+
+    ``extra`` = {method: (sparsity, value)} adds hollow markers (e.g. the 2:4 results).
+    """
+    fig = go.Figure()
+    x = 100 * np.asarray(sparsity, dtype=float)
+    for method, values in quality.items():
+        fig.add_trace(go.Scatter(x=x, y=np.asarray(values, dtype=float), mode="lines+markers",
+                                 name=LABELS.get(method, method),
+                                 line={"color": COLORS.get(method)}))
+    for method, (s, value) in (extra or {}).items():
+        fig.add_trace(go.Scatter(x=[100 * s], y=[value], mode="markers",
+                                 name=f"{LABELS.get(method, method)}, 2:4",
+                                 marker={"symbol": "diamond-open", "size": 12,
+                                         "color": COLORS.get(method)}))
+    fig.add_hline(y=dense, line_dash="dash", line_color="black",
+                  annotation_text=f"dense model: {dense:.4g} (measured here)",
+                  annotation_position="bottom left")
+    if selected is not None:
+        fig.add_vline(x=100 * selected, line_dash="dot", line_color="gray")
+    fig.update_layout(title="Quality vs sparsity (measured here)", legend_title="method",
+                      xaxis_title="sparsity of the block linears (%)",
+                      yaxis_title=_axis_title(metric), hovermode="x unified")
+    if metric == "perplexity":
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def rounds_figure(rounds: list[dict], best_round: int | None, metric: str) -> go.Figure:
+    """I-OBS(T): calibration vs held-out quality and loss per round; best round starred."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(metric, "cross-entropy loss (nats)"))
+    t = [r["round"] for r in rounds]
+    for col, (cal_key, held_key) in enumerate(
+            [("calibration", "held_out"), ("calibration_loss", "held_out_loss")], start=1):
+        for key, name, color in [(cal_key, "calibration set", "#1f77b4"),
+                                 (held_key, "held-out (val split)", "#d62728")]:
+            fig.add_trace(go.Scatter(x=t, y=[r[key] for r in rounds], mode="lines+markers",
+                                     name=name, legendgroup=name, showlegend=col == 1,
+                                     line={"color": color}), row=1, col=col)
+        if best_round is not None:
+            best = rounds[t.index(best_round)]
+            fig.add_trace(go.Scatter(x=[best_round], y=[best[held_key]], mode="markers",
+                                     name=f"best held-out round ({best_round})",
+                                     showlegend=col == 1, legendgroup="best",
+                                     marker={"symbol": "star", "size": 18, "color": "gold",
+                                             "line": {"color": "black", "width": 1}}),
+                          row=1, col=col)
+    fig.update_xaxes(title_text="round t (1 = one-shot OBS)", dtick=1)
+    fig.update_layout(title="I-OBS(T): calibration vs held-out, per round (measured here)")
+    return fig
+
+
+def masks_figure(masks: list, names: list[str], *, columns: int = 4) -> go.Figure:
+    """Kept (1) / pruned (0) weights of each layer as heatmaps (rows = outputs)."""
+    rows = -(-len(masks) // columns)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=names,
+                        horizontal_spacing=0.04, vertical_spacing=0.12)
+    for i, mask in enumerate(masks):
+        keep = np.asarray(mask, dtype=np.uint8)
+        fig.add_trace(go.Heatmap(z=keep, zmin=0, zmax=1, showscale=False,
+                                 colorscale=[[0, "#f7f7f7"], [1, "#08306b"]],
+                                 hovertemplate="out %{y}, in %{x}: %{z}<extra></extra>"),
+                      row=i // columns + 1, col=i % columns + 1)
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(title="Masks: dark = kept weight (rows = outputs, columns = inputs)",
+                      height=260 * rows)
+    return fig
+
+
+def layer_errors_figure(names: list[str], errors: dict) -> go.Figure:
+    """Relative reconstruction error ‖ΔW X‖²/‖W X‖² per layer and method (log scale)."""
+    fig = go.Figure()
+    for method, values in errors.items():
+        fig.add_trace(go.Bar(x=names, y=np.asarray(values, dtype=float),
+                             name=LABELS.get(method, method),
+                             marker_color=COLORS.get(method)))
+    fig.update_layout(barmode="group", title="Layer reconstruction error (measured here)",
+                      yaxis_title="‖ΔW X‖² / ‖W X‖²", yaxis_type="log")
+    return fig
+
+
+def digits_figure(images, labels, dense, pruned, *, columns: int = 6) -> go.Figure:
+    """Test digits titled 'true · dense · pruned'; a changed prediction is marked with ✗."""
+    images = np.asarray(images)
+    rows = -(-len(images) // columns)
+    titles = [f"{t} · dense {d} · pruned {p}{' ✗' if p != t else ''}"
+              for t, d, p in zip(labels, dense, pruned, strict=True)]
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles,
+                        horizontal_spacing=0.02, vertical_spacing=0.08)
+    for i, img in enumerate(images):
+        fig.add_trace(go.Heatmap(z=img[::-1], colorscale="gray_r", showscale=False,
+                                 hoverinfo="skip"), row=i // columns + 1, col=i % columns + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, scaleanchor="x", scaleratio=1)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(title="Test digits: true label · dense · pruned prediction",
+                      height=190 * rows)
+    return fig
+
+
+def speed_figure(speed: dict) -> go.Figure:
+    """Latency and weight memory: dense, masked (zeros stored) and CSR."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        f"latency, batch of {speed['batch']} (ms)", "weight memory of pruned layers (KB)"))
+    fig.add_trace(go.Bar(x=["model: dense", "model: masked"],
+                         y=[speed["model_dense_ms"], speed["model_masked_ms"]],
+                         marker_color=["#7f7f7f", "#1f77b4"], name="whole model"), row=1, col=1)
+    fig.add_trace(go.Bar(x=["linears: dense", "linears: CSR"],
+                         y=[speed["layers_dense_ms"], speed["layers_csr_ms"]],
+                         marker_color=["#7f7f7f", "#d62728"], name="pruned linears"),
+                  row=1, col=1)
+    fig.add_trace(go.Bar(x=["dense", "masked", "CSR"],
+                         y=[speed["dense_bytes"] / 1e3, speed["masked_bytes"] / 1e3,
+                            speed["csr_bytes"] / 1e3],
+                         marker_color=["#7f7f7f", "#1f77b4", "#d62728"], name="memory"),
+                  row=1, col=2)
+    fig.update_layout(title=f"Sparsity is not speed: {speed['sparsity']:.0%} zeros "
+                            "(measured here, CPU, one thread)", showlegend=False)
+    return fig

@@ -1,0 +1,183 @@
+"""Experiments behind the page, CLI and benchmark; results are plain Python / NumPy data.
+
+* :func:`sweep` — test quality vs sparsity for every method (the page's first chart);
+* :func:`compare` — every method at one sparsity: quality, per-layer errors and masks,
+  and the I-OBS rounds;
+* :func:`detail` — one method: dense vs pruned predictions (:func:`predictions`) and
+  measured latency and memory of dense, masked and CSR weights (:func:`speed`).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import data
+from .api import METHODS, evaluate, prune
+from .metrics import metric_name, task_of
+from .models import prunable_layers
+
+__all__ = ["SWEEP_SPARSITIES", "compare", "detail", "predictions", "run_method", "speed",
+           "sweep"]
+
+SWEEP_SPARSITIES = (0.3, 0.5, 0.6, 0.7, 0.8)
+Progress = Callable[[float, str], None]
+
+
+def _scaled(progress: Progress | None, start: float, width: float) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda f, msg: progress(start + width * f, msg)
+
+
+def sweep(model: nn.Module, *, sparsities=SWEEP_SPARSITIES, methods=METHODS,
+          progress: Progress | None = None, **options) -> dict:
+    """Test-split quality of every method at every sparsity (unstructured).
+
+    Returns {"sparsity": (s,), "metric": str, "dense": float, "quality": {method: (s,)},
+    "seconds": {method: (s,)}}; ``options`` go to :func:`iobs.prune.prune`.
+    """
+    key = metric_name(task_of(model))
+    out = {"sparsity": np.asarray(sparsities, dtype=float), "metric": key,
+           "dense": evaluate(model)[key], "quality": {}, "seconds": {}}
+    jobs = [(m, s) for m in methods for s in sparsities]
+    for i, (method, s) in enumerate(jobs):
+        if progress is not None:
+            progress(i / len(jobs), f"{method} at {s:.0%}")
+        pruned, report = prune(model, method, s, **options)
+        out["quality"].setdefault(method, []).append(evaluate(pruned)[key])
+        out["seconds"].setdefault(method, []).append(report.seconds)
+    out["quality"] = {m: np.asarray(v) for m, v in out["quality"].items()}
+    out["seconds"] = {m: np.asarray(v) for m, v in out["seconds"].items()}
+    return out
+
+
+@torch.no_grad()
+def predictions(model: nn.Module, pruned: nn.Module, *, count: int = 12, prompt: str = "The ",
+                length: int = 120) -> dict:
+    """Dense vs pruned outputs: test digits (disagreements first) or greedy generated text."""
+    if task_of(model) == "vit":
+        test = data.eval_batch("vit", "test")
+        dense_pred = model(test.inputs)[0].argmax(-1).numpy()
+        pruned_pred = pruned(test.inputs)[0].argmax(-1).numpy()
+        order = np.argsort(dense_pred == pruned_pred, kind="stable")[:count]
+        return {"images": test.inputs[order].numpy(), "labels": test.targets[order].numpy(),
+                "dense": dense_pred[order], "pruned": pruned_pred[order],
+                "changed": int((dense_pred != pruned_pred).sum()), "total": len(test)}
+    idx = data.encode(prompt)[None, :]
+    return {"prompt": prompt, "dense": data.decode(model.generate(idx, length)[0]),
+            "pruned": data.decode(pruned.generate(idx, length)[0])}
+
+
+def run_method(model: nn.Module, method: str, sparsity: float, *,
+               pattern: str = "unstructured", progress: Progress | None = None,
+               **options) -> dict:
+    """One prune, as plain data: {"test", "val", "seconds", "config", "layers": [{"name",
+    "shape", "sparsity", "error"}], "masks": [bool ndarray], "rounds", "best_round"}."""
+    key = metric_name(task_of(model))
+    pruned, report = prune(model, method, sparsity, pattern=pattern, progress=progress,
+                           **options)
+    return {"test": evaluate(pruned)[key], "val": evaluate(pruned, "val")[key],
+            "seconds": report.seconds, "config": report.config,
+            "layers": report.to_dict()["layers"], "masks": [r.keep for r in report.layers],
+            "rounds": report.rounds, "best_round": report.best_round}
+
+
+def compare(model: nn.Module, sparsity: float, *, pattern: str = "unstructured",
+            methods=METHODS, progress: Progress | None = None, **options) -> dict:
+    """Every method at one sparsity (:func:`run_method` each), plus the dense quality.
+
+    Methods without a version for ``pattern`` (magnitude-global for 2:4) are left out.
+    Returns {"metric", "sparsity", "pattern", "dense": {"test", "val"}, "methods": {name:
+    run_method(...)}, "rounds", "best_round"} with the I-OBS rounds lifted to the top.
+    """
+    key = metric_name(task_of(model))
+    out = {"metric": key, "sparsity": sparsity, "pattern": pattern,
+           "dense": {"test": evaluate(model)[key], "val": evaluate(model, "val")[key]},
+           "methods": {}, "rounds": [], "best_round": None}
+    methods = [m for m in methods if pattern == "unstructured" or m != "magnitude-global"]
+    for i, method in enumerate(methods):
+        step = _scaled(progress, i / len(methods), 1 / len(methods))
+        out["methods"][method] = run_method(model, method, sparsity, pattern=pattern,
+                                            progress=step, **options)
+    if "iobs" in out["methods"]:
+        out["rounds"] = out["methods"]["iobs"]["rounds"]
+        out["best_round"] = out["methods"]["iobs"]["best_round"]
+    return out
+
+
+def detail(model: nn.Module, method: str, sparsity: float, *, pattern: str = "unstructured",
+           **options) -> dict:
+    """Dense vs pruned predictions and the speed/memory measurement for one method."""
+    pruned, _ = prune(model, method, sparsity, pattern=pattern, **options)
+    return {"predictions": predictions(model, pruned), "speed": speed(model, pruned)}
+
+
+def _fastest_seconds(fns, repeats: int) -> list[float]:
+    """Fastest of ``repeats`` timings of each function, the functions interleaved so that
+    a busy neighbour slows all of them alike (the minimum is the least noisy estimate)."""
+    for fn in fns:
+        fn()  # warm-up
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best
+
+
+@torch.no_grad()
+def speed(model: nn.Module, pruned: nn.Module, *, repeats: int = 9) -> dict:
+    """Latency of a forward pass (dense vs masked) and of the pruned layers as CSR.
+
+    Times are the fastest of ``repeats`` interleaved runs on one thread.
+
+    Memory counts the pruned layers' weights: dense float32 (the masked model stores the
+    zeros too) vs CSR (float32 values + int64 column indices + row pointers, torch's
+    default index type).
+    """
+    n = 64 if task_of(model) == "vit" else 8  # 64 images, or 8 x 64 = 512 characters
+    batch = data.eval_batch(task_of(model), "test").inputs[:n]
+    inputs = {}
+    hooks = [layer.register_forward_pre_hook(
+        lambda mod, inp, name=name: inputs.__setitem__(name, inp[0].reshape(-1, mod.in_features)))
+        for name, layer in prunable_layers(pruned)]
+    try:
+        pruned(batch)
+    finally:
+        for h in hooks:
+            h.remove()
+    layers = prunable_layers(pruned)
+    dense_w = [layer.weight.detach().clone() for _, layer in layers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        csr_w = [w.to_sparse_csr() for w in dense_w]
+    xs = [inputs[name] for name, _ in layers]
+
+    def run_dense():
+        for w, x in zip(dense_w, xs, strict=True):
+            _ = x @ w.T
+
+    def run_csr():
+        for w, x in zip(csr_w, xs, strict=True):
+            _ = w @ x.T  # (d_out, N): the transpose back is free
+
+    nnz = sum(int((w != 0).sum()) for w in dense_w)
+    rows = sum(w.shape[0] for w in dense_w)
+    seconds = _fastest_seconds([lambda: model(batch), lambda: pruned(batch), run_dense, run_csr],
+                               repeats)
+    return {
+        **dict(zip(("model_dense_ms", "model_masked_ms", "layers_dense_ms", "layers_csr_ms"),
+                   (1e3 * t for t in seconds), strict=True)),
+        "dense_bytes": sum(4 * w.numel() for w in dense_w),
+        "masked_bytes": sum(4 * w.numel() for w in dense_w),
+        "csr_bytes": nnz * (4 + 8) + (rows + len(dense_w)) * 8,
+        "sparsity": 1.0 - nnz / sum(w.numel() for w in dense_w),
+        "batch": int(batch.shape[0]),
+    }

@@ -1,0 +1,279 @@
+"""Prune a transformer: magnitude -> OBD -> OBS (SparseGPT) -> I-OBS(T), live on a tiny model."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from iobs import layerwise
+from iobs import prune as P
+from iobs.prune import figures, iterative, study
+from pages import common
+
+# Page defaults: the ViT at 50% — OBS keeps nearly all of the dense accuracy while
+# magnitude pruning loses points, and the I-OBS rounds show the calibration/held-out split.
+MODELS = {"vit": "ViT on 8×8 digits (69k parameters)", "gpt": "char-GPT on Python docs (430k)"}
+MODEL, METHOD, SPARSITY, PATTERN = "vit", "obs", 50, "unstructured"
+CALIBRATIONS, CALIBRATION = ("auto", 32, 64, 128, 256, 512, 1024), "auto"  # ViT 256, GPT 128
+DAMPINGS, DAMPING = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0), 1e-2
+ROUNDS, LRS, LR = 5, ("auto", 1e-4, 3e-4, 1e-3, 3e-3, 1e-2), "auto"  # auto: ViT 1e-3, GPT 1e-4
+SWEEP = {"vit": study.SWEEP_SPARSITIES, "gpt": (0.3, 0.5, 0.7)}  # a GPT prune costs ~10x more
+LABELS = figures.LABELS
+
+
+@st.cache_resource(show_spinner=False)
+def get_model(name):
+    """The trained model, shared by all sessions (never modified: prune() copies it)."""
+    return P.load_model(name)
+
+
+def ensure_model(name):
+    """Load (or, if the checkpoint is missing or stale, retrain) with a progress bar."""
+    with common.progress("Loading the model (a missing checkpoint is retrained: 1–2 min)") \
+            as tick:
+        P.load_model(name, progress=lambda f, msg: tick(f))  # fills the library's cache
+    return get_model(name)
+
+
+@st.cache_data(show_spinner=False)
+def dense_quality(name):
+    model = get_model(name)
+    test, val = P.evaluate(model), P.evaluate(model, "val")
+    metric = "accuracy" if "accuracy" in test else "perplexity"
+    return {"metric": metric, "test": test[metric], "val": val[metric]}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def run_one(name, method, sparsity, pattern, calibration, damping, rounds, lr, seed):
+    """One prune as plain numbers and NumPy masks (or {"error": ...})."""
+    try:
+        return study.run_method(get_model(name), method, sparsity, pattern=pattern,
+                                calibration=calibration, damping=damping, rounds=rounds,
+                                lr=lr, seed=seed)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        return {"error": str(exc)}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def detail(name, method, sparsity, pattern, calibration, damping, rounds, lr, seed):
+    """Predictions and latency/memory of one pruned model (NumPy, strings, floats)."""
+    return study.detail(get_model(name), method, sparsity, pattern=pattern,
+                        calibration=calibration, damping=damping, rounds=rounds, lr=lr,
+                        seed=seed)
+
+
+def gather(cfg, knobs):
+    """Every method on the sweep grid and at the chosen setting, one cached prune at a time
+    (the progress bar moves between cached calls, never inside one)."""
+    methods = [m for m in P.METHODS if cfg["pattern"] == "unstructured" or
+               m != "magnitude-global"]
+    jobs = [(s, "unstructured", m) for s in SWEEP[cfg["name"]] for m in P.METHODS]
+    jobs = list(dict.fromkeys(jobs + [(cfg["sparsity"], cfg["pattern"], m) for m in methods]))
+    results = {}
+    with common.progress("Pruning with every method (cached after the first time)") as tick:
+        for i, (s, pattern, m) in enumerate(jobs):
+            results[s, pattern, m] = run_one(cfg["name"], m, s, pattern, **knobs)
+            tick((i + 1) / len(jobs))
+    dense = dense_quality(cfg["name"])
+    grid = {s: {"methods": {m: results[s, "unstructured", m] for m in P.METHODS}}
+            for s in SWEEP[cfg["name"]]}
+    chosen = {m: results[cfg["sparsity"], cfg["pattern"], m] for m in methods}
+    current = {"metric": dense["metric"], "dense": dense, "methods": chosen,
+               "rounds": chosen["iobs"].get("rounds"),
+               "best_round": chosen["iobs"].get("best_round")}
+    errors = [r["error"] for r in results.values() if "error" in r]
+    return grid, current, errors
+
+
+def sidebar():
+    with common.controls():
+        st.header("Prune a transformer")
+        name = common.select("Model", list(MODELS), MODEL, key="pr_model",
+                             format_func=MODELS.get)
+        method = common.select("Method (details below)", P.METHODS, METHOD, key="pr_method",
+                               format_func=LABELS.get)
+        sparsity = common.slider("Sparsity (%)", 5, 95, SPARSITY, key="pr_sparsity", step=5,
+                                 help="fraction of zeros in each pruned layer")
+        pattern = common.select("Pattern", ("unstructured", "2:4"), PATTERN, key="pr_pattern",
+                                horizontal=True,
+                                help="2:4 = two zeros in every four consecutive inputs")
+        calibration = common.select_slider("Calibration examples", CALIBRATIONS, CALIBRATION,
+                                           key="pr_calibration", format_func=str,
+                                           help="digit images, or 64-character windows; "
+                                                "auto = 256 images (ViT) or 128 windows (GPT)")
+        damping = common.select_slider("Damping λ (× mean diag H)", DAMPINGS, DAMPING,
+                                       key="pr_damping", format_func=lambda x: f"{x:g}")
+        rounds = common.slider("I-OBS rounds T", 1, 10, ROUNDS, key="pr_rounds")
+        lr = common.select_slider("I-OBS dense-update learning rate", LRS, LR, key="pr_lr",
+                                  format_func=lambda x: x if x == "auto" else f"{x:g}",
+                                  help="auto = the model's default (ViT 1e-3, GPT 1e-4)")
+    return dict(name=name, method=method, sparsity=sparsity / 100, pattern=pattern,
+                calibration=None if calibration == "auto" else int(calibration),
+                damping=float(damping), rounds=int(rounds),
+                lr=None if lr == "auto" else float(lr), seed=common.seed())
+
+
+def fmt(metric, value):
+    return f"{value:.1%}" if metric == "accuracy" else f"{value:.3f}"
+
+
+def intro():
+    st.title("✂️ Prune a transformer")
+    st.markdown(
+        "Layer-wise pruning zeroes weights of each linear layer so that its outputs on "
+        "calibration data change as little as possible: min ‖WX − ŴX‖² under a sparsity "
+        "mask, a least-squares problem with Hessian H = 2XXᵀ/N. **Magnitude** ignores H, "
+        "**OBD** uses its diagonal, **OBS (SparseGPT)** uses all of it and corrects the kept "
+        "weights, and **I-OBS(T)** repeats *dense update → fresh Hessians → OBS projection* "
+        "T times, keeping the best round on held-out data " + common.badge("from the paper")
+        + " (§4.2; the exact update step is our reconstruction).")
+
+
+def sweep_section(cfg, grid, current):
+    metric, unstructured = current["metric"], cfg["pattern"] == "unstructured"
+    xs = sorted(set(grid) | ({cfg["sparsity"]} if unstructured else set()))
+    rows = {s: (current if unstructured and s == cfg["sparsity"] else grid[s]) for s in xs}
+    quality = {m: [rows[s]["methods"][m]["test"] for s in xs] for m in P.METHODS}
+    extra = None if unstructured else {m: (0.5, r["test"])
+                                       for m, r in current["methods"].items()}
+    st.subheader("Quality vs sparsity, all methods")
+    common.chart(figures.quality_figure(xs, quality, current["dense"]["test"], metric,
+                                        selected=cfg["sparsity"], extra=extra), key="pr_sweep")
+    m = current["methods"]
+    s = f"{cfg['sparsity']:.0%}" + ("" if unstructured else " (2:4)")
+    common.look(
+        f"At {s}: dense {fmt(metric, current['dense']['test'])}, OBS "
+        f"{fmt(metric, m['obs']['test'])}, magnitude {fmt(metric, m['magnitude']['test'])}, "
+        f"I-OBS(T={cfg['rounds']}) {fmt(metric, m['iobs']['test'])} on the test split "
+        + common.badge("measured here") + ". The gap between magnitude and OBS opens as "
+        "sparsity grows: the Hessian tells which weights the *outputs* need.")
+    return xs, quality
+
+
+def rounds_section(current):
+    st.subheader("I-OBS(T): rounds on calibration vs held-out data")
+    rounds, best, metric = current["rounds"], current["best_round"], current["metric"]
+    m = current["methods"]
+    worse = (m["iobs"]["test"] < m["obs"]["test"]) == (metric == "accuracy") and \
+        m["iobs"]["test"] != m["obs"]["test"]
+    caveat = (" Here I-OBS ends below one-shot OBS on the *test* split: choosing a round on "
+              "a small held-out split is itself a fit, and its noise shows." if worse else "")
+    common.chart(figures.rounds_figure(rounds, best, metric), key="pr_rounds_fig")
+    if len(rounds) == 1:
+        trend = "With T = 1, I-OBS is one-shot OBS: raise T to see the rounds."
+    elif best == len(rounds):
+        trend = (f"The held-out {metric} still improves at round {best}: more rounds may help "
+                 "before the dense updates start to overfit the calibration set.")
+    else:
+        trend = (f"After round {best} the held-out {metric} gets worse while the calibration "
+                 "loss keeps falling: the dense updates overfit the calibration set.")
+    common.look(
+        f"Round 1 is one-shot OBS; the best held-out round is {best} "
+        f"({fmt(metric, rounds[best - 1]['held_out'])} vs "
+        f"{fmt(metric, rounds[0]['held_out'])} in round 1) " + common.badge("measured here")
+        + f". {trend} The paper saw quality jump after the first round, improve for a few, "
+        "then degrade from overfitting on Llama, and stars the best validation round "
+        + common.badge("from the paper") + " (§4.2)." + caveat)
+
+
+def layers_section(cfg, current):
+    st.subheader("Per layer: masks and reconstruction errors")
+    chosen = current["methods"][cfg["method"]]
+    names = [r["name"].removeprefix("blocks.") for r in chosen["layers"]]
+    common.chart(figures.masks_figure(chosen["masks"], names), key="pr_masks")
+    common.look(f"{LABELS[cfg['method']]}, sparsity reached per layer: "
+                + ", ".join(f"{n} {r['sparsity']:.0%}" for n, r in
+                            zip(names, chosen["layers"], strict=True))
+                + ". Global magnitude prunes layers unevenly; the Hessian-based masks follow "
+                "the inputs the outputs depend on.")
+    errors = {m: [r["error"] for r in v["layers"]] for m, v in current["methods"].items()}
+    common.chart(figures.layer_errors_figure(names, errors), key="pr_errors")
+    common.look("Relative output error of each layer on the calibration inputs "
+                + common.badge("measured here") + ": OBS minimises exactly this, layer by "
+                "layer. I-OBS is compared with the same dense layers: its dense updates chase "
+                "the task loss, not each layer's copy of the dense outputs.")
+
+
+def predictions_section(cfg, info):
+    st.subheader("Dense vs pruned predictions")
+    pred = info["predictions"]
+    if cfg["name"] == "vit":
+        common.chart(figures.digits_figure(pred["images"], pred["labels"], pred["dense"],
+                                           pred["pruned"]), key="pr_digits")
+        common.look(f"{pred['changed']} of {pred['total']} test predictions change after "
+                    f"pruning with {LABELS[cfg['method']]}; changed ones come first.")
+    else:
+        left, right = st.columns(2)
+        left.markdown("**Dense model** (greedy decoding)")
+        left.code(pred["dense"], language=None, wrap_lines=True)
+        right.markdown(f"**Pruned: {LABELS[cfg['method']]}**")
+        right.code(pred["pruned"], language=None, wrap_lines=True)
+
+
+def speed_section(info):
+    st.subheader("Sparsity is not speed")
+    sp = info["speed"]
+    common.chart(figures.speed_figure(sp), key="pr_speed")
+    st.markdown(
+        f"Dense forward {sp['model_dense_ms']:.2f} ms, masked {sp['model_masked_ms']:.2f} ms; "
+        f"the pruned linears as CSR {sp['layers_csr_ms']:.2f} ms vs "
+        f"{sp['layers_dense_ms']:.2f} ms dense, {sp['csr_bytes'] / 1e3:.0f} KB vs "
+        f"{sp['dense_bytes'] / 1e3:.0f} KB " + common.badge("measured here") + ".  \n"
+        "**Why:** a masked matrix still multiplies its zeros, and a sparse format pays an "
+        "index per kept weight and irregular memory access, so at moderate sparsity it is "
+        "larger and slower; speed needs very high sparsity or hardware support for a fixed "
+        "pattern such as 2:4 on recent GPUs.")
+
+
+def main():
+    cfg = sidebar()
+    intro()
+    knobs = {k: cfg[k] for k in ("calibration", "damping", "rounds", "lr", "seed")}
+    try:
+        layerwise.parse_pattern(cfg["pattern"], cfg["sparsity"])
+    except ValueError as exc:
+        common.error(str(exc), "2:4 keeps exactly two of every four weights: set Sparsity to "
+                     "50%, or choose the unstructured pattern")
+        return
+    if cfg["pattern"] == "2:4" and cfg["method"] == "magnitude-global":
+        common.error("Global magnitude has no 2:4 version (one threshold over all layers "
+                     "cannot keep two of every four)", "choose another method or unstructured")
+        return
+    ensure_model(cfg["name"])
+    grid, current, errors = gather(cfg, knobs)
+    if errors:
+        common.error(errors[0], "move the highlighted control back into range")
+        return
+    dense = current["dense"]
+    chosen = current["methods"][cfg["method"]]
+    a, b, c = st.columns(3)
+    a.metric(f"Dense test {current['metric']} (measured here)", fmt(current["metric"],
+                                                                     dense["test"]))
+    b.metric(f"{LABELS[cfg['method']]} at {cfg['sparsity']:.0%}",
+             fmt(current["metric"], chosen["test"]),
+             delta=(f"{100 * (chosen['test'] - dense['test']):+.1f} points"
+                    if current["metric"] == "accuracy" else
+                    f"{chosen['test'] - dense['test']:+.3f}"),
+             delta_color="normal" if current["metric"] == "accuracy" else "inverse")
+    c.metric("Prune time (measured here)", f"{chosen['seconds']:.2f} s")
+    xs, quality = sweep_section(cfg, grid, current)
+    rounds_section(current)
+    layers_section(cfg, current)
+    with st.spinner("Measuring predictions and latency…"):
+        info = detail(cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"], **knobs)
+    predictions_section(cfg, info)
+    speed_section(info)
+    numbers = {"sparsity": np.asarray(xs)} | {f"{m} test {current['metric']}": np.asarray(v)
+                                              for m, v in quality.items()}
+    numbers |= {f"iobs round {k}": np.asarray([r[k] for r in current["rounds"]])
+                for k in ("calibration", "held_out", "calibration_loss", "held_out_loss")}
+    numbers |= {f"{m} layer error": np.asarray([r["error"] for r in v["layers"]])
+                for m, v in current["methods"].items()}
+    numbers |= {k: v for k, v in info["speed"].items()}
+    common.downloads("prune", numbers, {**cfg, "dense": dense,
+                                        "best_round": current["best_round"]}, key="pr_dl")
+    common.show_code(layerwise.obs_prune, layerwise._obs_sweep, iterative.iobs_rounds,
+                     title="Show the code (SparseGPT sweep and the I-OBS(T) loop)")
+
+
+main()
