@@ -15,7 +15,7 @@ from iobs._validate import check_choice, check_int
 from iobs.driver import Trace, run
 from iobs.problems import make_problem
 
-__all__ = ["SYNTHETIC", "compare", "paper_eta", "reproduce_synthetic"]
+__all__ = ["SYNTHETIC", "compare", "paper_eta", "phase_transition", "reproduce_synthetic"]
 
 # The paper's synthetic setting (P, section 4.1, and the authors' code, C).
 SYNTHETIC = {
@@ -124,3 +124,6 @@ def _pad(a, steps):
     """Hold the last value if a run stopped early (e.g. reached an exact zero error)."""
     a = np.asarray(a, dtype=float)
     return np.concatenate([a, np.full(steps + 1 - a.size, a[-1])]) if a.size < steps + 1 else a
+
+
+from iobs.phase import phase_transition  # noqa: E402

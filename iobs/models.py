@@ -34,10 +34,14 @@ class SingularHessian(ArithmeticError):
 def _inverse_spd(A, *, overwrite: bool = False):
     """Explicit inverse of an SPD matrix through its Cholesky factor (done once per run).
 
-    On NumPy, LAPACK's potrf + potri work in place when ``overwrite`` (no n x n temporaries
-    beyond ``A`` itself); a non-SPD ``A`` raises ``numpy.linalg.LinAlgError``.
+    With ``overwrite`` (large, once per run) SciPy's LAPACK potrf + potri work in place (no
+    n x n temporaries beyond ``A``); otherwise NumPy alone, so that per-step inverses never
+    mix two BLAS thread pools. A non-SPD ``A`` raises ``numpy.linalg.LinAlgError``.
     """
     xp = xp_of(A)
+    if xp is np and not overwrite:               # small, per step: stay on NumPy's BLAS
+        np.linalg.cholesky(A)                    # raises LinAlgError unless SPD
+        return np.linalg.inv(A)
     if xp is np:
         from scipy.linalg import lapack
 
@@ -70,7 +74,7 @@ def _max_eig(matvec, d, xp):
         from scipy.sparse.linalg import LinearOperator, eigsh
 
         op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
-        lam = float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-6,
+        lam = float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-5,
                           return_eigenvectors=False)[0])
         return 1.001 * lam
     v = xp.asarray(v0 / np.linalg.norm(v0))
@@ -158,7 +162,7 @@ class LeastSquares:
             check_memory("the dense d x d Hessian path", 3.0 * 8 * self.d ** 2)
             H = self.Xt @ self.Xt.T / self.n + self.lam * xp.eye(self.d)
             try:
-                self._Hinv = _inverse_spd(H)
+                self._Hinv = _inverse_spd(H, overwrite=True)
             except np.linalg.LinAlgError as exc:
                 raise SingularHessian("H is singular (rank-deficient X); set damping > 0") \
                     from exc
