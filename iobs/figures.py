@@ -1,0 +1,213 @@
+r"""Pure Plotly builders for the app: NumPy arrays in, ``go.Figure`` out (no Streamlit).
+
+Animations follow the measured recipe (STACK.md): Plotly frames that hold only the data
+that changes, as float32 NumPy arrays (sent base64-encoded), ``redraw: False``.
+Geometry figures for the projection lesson live in :mod:`iobs.figures_projection`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = ["FLOOR", "color", "error_curves", "ratio_plot", "stem_animation", "support_raster",
+           "RASTER_LABELS"]
+
+FLOOR = 1e-16          # errors below this (machine zero) are drawn at the floor
+_PALETTE = {"k-IHT": "#1f77b4", "HTP": "#17becf", "OMP": "#7f7f7f", "Topk-I-OBS": "#ff7f0e",
+            "I-OBS": "#d62728", "I-OBS (greedy OBC)": "#9467bd", "I-OBS (exact)": "#8c564b",
+            "I-OBS (diagonal / OBD)": "#2ca02c"}
+_EXTRA = ("#e377c2", "#bcbd22", "#393b79", "#637939")
+RASTER_LABELS = ("not kept", "kept and true", "kept but wrong", "missed")
+_RASTER_COLORS = ("#ffffff", "#2ca02c", "#d62728", "#ff9f1c")
+
+
+def color(label: str) -> str:
+    """A stable colour per method label (same method, same colour on every page)."""
+    for name, c in _PALETTE.items():
+        if label.startswith(name) and (label == name or not label[len(name)].isalnum()):
+            return c
+    return _EXTRA[sum(map(ord, label)) % len(_EXTRA)]
+
+
+def _f32(a):
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _frame_index(T: int, max_frames: int) -> np.ndarray:
+    """Iterations shown as frames: all of 0..T, or an even subsample keeping 0, 1 and T."""
+    if T + 1 <= max_frames:
+        return np.arange(T + 1)
+    idx = np.unique(np.r_[0, 1, np.linspace(0, T, max_frames - 1).round().astype(int), T])
+    return idx
+
+
+def stem_animation(xs: dict, theta_star, *, max_frames: int = 80, start: int = 1,
+                   height_per_panel: int = 210, duration_ms: int = 250) -> go.Figure:
+    r"""Animated stem plots of :math:`\theta_t` over :math:`\theta^\star`, one panel per method.
+
+    Parameters
+    ----------
+    xs : dict
+        ``{label: ndarray of shape (T_m + 1, d)}`` iterates per method (runs that stopped
+        early hold their last iterate).
+    theta_star : ndarray of shape (d,)
+    start : int
+        Frame shown before Play is pressed (1: the first step, which teaches most).
+
+    Frames carry only the stem and head ``y`` arrays (float32); ``x`` and the truth are
+    static. The slider steps through iterations; Play/Pause buttons drive the animation.
+    """
+    labels = list(xs)
+    d = int(np.asarray(theta_star).shape[0])
+    T = max(np.asarray(x).shape[0] for x in xs.values()) - 1
+    show = _frame_index(T, max_frames)
+    fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        subplot_titles=labels)
+    ts = np.asarray(theta_star, dtype=float)
+    on = np.flatnonzero(ts)
+    stem_x = _f32(np.repeat(np.arange(d), 3).astype(float))     # (3d,): i, i, gap
+    head = np.tile(np.array([0.0, 6.0, 0.0]), d)                 # a marker on the tip only
+    start = min(max(int(start), 0), len(show) - 1)
+
+    def stems(x, t):
+        """(3d,) float32: 0, theta_i, NaN per coordinate; all NaN where theta_i = 0."""
+        row = x[min(t, x.shape[0] - 1)]
+        y = np.full((d, 3), np.nan, dtype=np.float32)
+        nz = row != 0
+        y[nz, 0], y[nz, 1] = 0.0, row[nz]
+        return y.ravel()
+
+    moving = []
+    for i, lab in enumerate(labels, start=1):
+        x = np.asarray(xs[lab])
+        c = color(lab)
+        fig.add_trace(go.Scatter(x=on, y=ts[on], mode="markers", name="θ* (truth)",
+                                 legendgroup="truth", showlegend=i == 1,
+                                 marker=dict(symbol="circle-open", size=9, color="#444",
+                                             line=dict(width=1.5))), row=i, col=1)
+        fig.add_trace(go.Scatter(x=stem_x, y=stems(x, show[start]), mode="lines+markers",
+                                 line=dict(color=c, width=1.5), name=f"{lab}: θ_t",
+                                 marker=dict(color=c, size=head), showlegend=False,
+                                 hovertemplate="coordinate %{x}: %{y:.3g}<extra></extra>"),
+                      row=i, col=1)
+        moving.append(len(fig.data) - 1)
+        fig.update_yaxes(title_text="value", row=i, col=1)
+    fig.frames = [dict(name=str(int(t)), traces=moving,
+                       data=[dict(type="scatter", y=stems(np.asarray(xs[lab]), int(t)))
+                             for lab in labels]) for t in show]
+    anim = dict(mode="immediate", frame=dict(duration=duration_ms, redraw=False),
+                transition=dict(duration=0))
+    fig.update_layout(
+        height=max(260, height_per_panel * len(labels) + 120),
+        margin=dict(t=40, b=90, l=60, r=20),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.05, xanchor="left",
+                          yanchor="top", showactive=False, pad=dict(t=30), buttons=[
+                              dict(label="▶ Play", method="animate",
+                                   args=[None, dict(anim, fromcurrent=True)]),
+                              dict(label="❚❚ Pause", method="animate",
+                                   args=[[None], dict(anim, frame=dict(duration=0,
+                                                                       redraw=False))])])],
+        sliders=[dict(active=start, x=0.2, len=0.8, y=-0.05, yanchor="top", pad=dict(t=20),
+                      currentvalue=dict(prefix="iteration t = "),
+                      steps=[dict(label=str(int(t)), method="animate",
+                                  args=[[str(int(t))], anim]) for t in show])],
+    )
+    fig.update_xaxes(title_text="coordinate i", row=len(labels), col=1)
+    return fig
+
+
+def support_raster(supports: dict, truth, *, height_per_panel: int = 170) -> go.Figure:
+    """Iteration x coordinate raster per method: kept-and-true, kept-but-wrong, missed.
+
+    ``supports`` maps labels to bool arrays (T + 1, d); ``truth`` is the bool (d,) support
+    of the truth. Columns are ordered with the true support first so hits line up left.
+    """
+    labels = list(supports)
+    truth = np.asarray(truth, dtype=bool)
+    order = np.r_[np.flatnonzero(truth), np.flatnonzero(~truth)]
+    fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=labels)
+    n = len(_RASTER_COLORS)
+    scale = []
+    for j, c in enumerate(_RASTER_COLORS):
+        scale += [[j / n, c], [(j + 1) / n, c]]
+    for i, lab in enumerate(labels, start=1):
+        S = np.asarray(supports[lab], dtype=bool)[:, order]
+        tr = truth[order][None, :]
+        z = np.where(S & tr, 1, np.where(S, 2, np.where(tr, 3, 0))).astype(np.uint8)
+        fig.add_trace(go.Heatmap(
+            z=z, zmin=-0.5, zmax=n - 0.5, colorscale=scale, showscale=i == 1,
+            customdata=np.broadcast_to(order, z.shape).astype(np.int32),
+            hovertemplate="t = %{y}<br>coordinate %{customdata}<br>class %{z}<extra></extra>",
+            colorbar=dict(tickvals=list(range(n)), ticktext=list(RASTER_LABELS), len=0.6,
+                          y=0.5, thickness=14)), row=i, col=1)
+        fig.update_yaxes(title_text="iteration t", autorange="reversed", row=i, col=1)
+    fig.add_vline(x=truth.sum() - 0.5, line=dict(color="#444", dash="dot", width=1))
+    fig.update_xaxes(title_text="coordinate (true support first, left of the dotted line)",
+                     row=len(labels), col=1)
+    fig.update_layout(height=max(240, height_per_panel * len(labels) + 80),
+                      margin=dict(t=40, b=50, l=60, r=20))
+    return fig
+
+
+def error_curves(curves: dict, bounds=(), *, x_title: str = "iteration t",
+                 y_title: str = "‖θ_t − θ*‖", log_x: bool = False, height: int = 420,
+                 notes=()) -> go.Figure:
+    """Log-scale error curves with optional dashed bound curves.
+
+    ``curves``: ``{label: {"y": array, "x": array (default 0..T)}}``. ``bounds``: dicts
+    with ``label``, ``y``, optional ``x``, ``source`` (shown in the legend) and ``method``
+    (whose colour the dashed line takes). Values below :data:`FLOOR` are drawn at it.
+    ``notes``: text lines written under the plot (e.g. vacuous bounds).
+    """
+    fig = go.Figure()
+    for lab, c in curves.items():
+        y = np.maximum(np.asarray(c["y"], dtype=float), FLOOR)
+        x = np.arange(y.size) if c.get("x") is None else np.asarray(c["x"], dtype=float)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=lab,
+                                 marker=dict(size=4), line=dict(color=color(lab), width=2)))
+    for b in bounds:
+        y = np.maximum(np.asarray(b["y"], dtype=float), FLOOR)
+        x = np.arange(y.size) if b.get("x") is None else np.asarray(b["x"], dtype=float)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines",
+                                 name=f"bound: {b['label']} ({b.get('source', '')})",
+                                 line=dict(color=color(b.get("method", b["label"])), width=2,
+                                           dash="dash")))
+    fig.update_yaxes(type="log", title_text=y_title, exponentformat="power")
+    fig.update_xaxes(title_text=x_title, type="log" if log_x else "linear")
+    annotations = [dict(text=t, xref="paper", yref="paper", x=0, y=0, yanchor="top",
+                        yshift=-48 - 18 * i, showarrow=False, xanchor="left", align="left",
+                        font=dict(size=11)) for i, t in enumerate(notes)]
+    fig.update_layout(height=height + 18 * len(notes), annotations=annotations,
+                      margin=dict(t=30, b=60 + 18 * len(notes), l=70, r=20),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def ratio_plot(errors: dict, constants=(), *, floor: float = 1e-13,
+               height: int = 380) -> go.Figure:
+    r"""The local-quadratic view: :math:`e_{t+1}/e_t^2` per method, with the bound constants.
+
+    A method converges quadratically with constant :math:`c` when the ratio stays below
+    :math:`c`. Steps where :math:`e_t` or :math:`e_{t+1}` is below ``floor`` (round-off) are
+    left out. ``constants``: dicts ``label``, ``c``, ``source``, ``method``.
+    """
+    fig = go.Figure()
+    for lab, e in errors.items():
+        e = np.asarray(e, dtype=float)
+        t = np.flatnonzero((e[:-1] > floor) & (e[1:] > floor))
+        fig.add_trace(go.Scatter(x=t, y=e[t + 1] / e[t] ** 2, mode="lines+markers", name=lab,
+                                 line=dict(color=color(lab), width=2)))
+    for b in constants:
+        fig.add_hline(y=b["c"], line=dict(color=color(b.get("method", b["label"])),
+                                          dash="dash"),
+                      annotation_text=f"c = {b['c']:.3g}: {b['label']} ({b.get('source', '')})",
+                      annotation_position="top right")
+    fig.update_yaxes(type="log", title_text="e_{t+1} / e_t²", exponentformat="power")
+    fig.update_xaxes(title_text="iteration t", dtick=1)
+    fig.update_layout(height=height, margin=dict(t=30, b=50, l=70, r=20),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig

@@ -1,0 +1,157 @@
+"""The app's Plotly builders, checked on their figure JSON (no Streamlit, no browser)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from iobs import figures, figures_projection, lessons
+
+
+def _decode(v):
+    """Plotly JSON arrays are lists or ``{"dtype", "bdata"}`` base64 blocks."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v, dtype=float)
+
+
+@pytest.fixture
+def iterates():
+    rng = np.random.default_rng(0)
+    ts = np.zeros(20)
+    ts[[2, 5, 11]] = [1.0, -2.0, 0.5]
+    xs = {"k-IHT": np.cumsum(rng.normal(size=(9, 20)), 0) * 0.1,
+          "I-OBS": np.vstack([np.zeros(20)] + [ts] * 4)}        # stopped early: 5 rows
+    return xs, ts
+
+
+def test_stem_animation_frames_hold_only_changing_float32_y(iterates):
+    xs, ts = iterates
+    fig = figures.stem_animation(xs, ts)
+    spec = json.loads(fig.to_json())
+    assert len(spec["frames"]) == 9                      # t = 0..8, longest run
+    moving = spec["frames"][0]["traces"]
+    assert len(moving) == len(xs)                        # one stem trace per panel
+    for fr in spec["frames"]:
+        for tr in fr["data"]:
+            assert set(tr) <= {"y", "type"}              # x and the truth are static
+            assert tr["y"]["dtype"] == "f4"
+    # the early-stopped run holds its last iterate: (0, theta_i, gap) per coordinate,
+    # all gaps where theta_i = 0 (no stem is drawn there)
+    last = _decode(spec["frames"][-1]["data"][1]["y"]).reshape(-1, 3)
+    np.testing.assert_allclose(np.nan_to_num(last[:, 1]), ts, atol=1e-6)
+    assert np.isnan(last[0]).all() and last[2, 0] == 0.0 and np.isnan(last[:, 2]).all()
+
+
+def test_stem_animation_controls_do_not_redraw(iterates):
+    xs, ts = iterates
+    spec = json.loads(figures.stem_animation(xs, ts, start=3).to_json())
+    slider = spec["layout"]["sliders"][0]
+    assert slider["active"] == 3
+    assert [s["label"] for s in slider["steps"]] == [str(t) for t in range(9)]
+    assert all(s["args"][1]["frame"]["redraw"] is False for s in slider["steps"])
+    play = spec["layout"]["updatemenus"][0]["buttons"][0]
+    assert "Play" in play["label"] and play["args"][1]["frame"]["redraw"] is False
+    # initial data is the start frame
+    np.testing.assert_array_equal(_decode(spec["data"][1]["y"]),
+                                  _decode(spec["frames"][3]["data"][0]["y"]))
+
+
+def test_stem_animation_subsamples_long_runs():
+    ts = np.ones(5)
+    fig = figures.stem_animation({"k-IHT": np.zeros((501, 5))}, ts, max_frames=50)
+    names = [int(f.name) for f in fig.frames]
+    assert len(names) <= 52 and names[:2] == [0, 1] and names[-1] == 500
+    assert names == sorted(names)
+
+
+def test_support_raster_classes_and_true_support_first():
+    truth = np.array([False, True, False, True])
+    S = np.array([[True, True, False, False],     # kept&wrong, kept&true, -, missed
+                  [False, True, False, True]])
+    spec = json.loads(figures.support_raster({"m": S}, truth).to_json())
+    z = _decode(spec["data"][0]["z"]).reshape(2, 4)
+    # columns reordered: true support (1, 3) first, then (0, 2)
+    np.testing.assert_array_equal(z, [[1, 3, 2, 0], [1, 1, 0, 0]])
+    assert spec["data"][0]["colorbar"]["ticktext"] == list(figures.RASTER_LABELS)
+
+
+def test_error_curves_log_floor_and_dashed_bounds():
+    fig = figures.error_curves({"I-OBS": {"y": [1.0, 0.0, 0.0]}},
+                               [{"label": "Topk", "y": [1.0, 0.5, 0.25],
+                                 "source": "from the paper", "method": "Topk-I-OBS"}],
+                               notes=["k-IHT: vacuous"])
+    spec = json.loads(fig.to_json())
+    assert spec["layout"]["yaxis"]["type"] == "log"
+    assert _decode(spec["data"][0]["y"]).min() == figures.FLOOR
+    bound = spec["data"][1]
+    assert bound["line"]["dash"] == "dash" and "from the paper" in bound["name"]
+    assert bound["line"]["color"] == figures.color("Topk-I-OBS")
+    assert spec["layout"]["annotations"][0]["text"] == "k-IHT: vacuous"
+
+
+def test_error_curves_against_seconds():
+    fig = figures.error_curves({"a": {"y": [1, 0.1], "x": [0.0, 0.5]}}, x_title="seconds")
+    assert list(_decode(fig.to_plotly_json()["data"][0]["x"])) == [0.0, 0.5]
+
+
+def test_ratio_plot_is_e_next_over_e_squared():
+    e = np.array([0.1, 0.02, 0.0008, 1e-15])
+    spec = json.loads(figures.ratio_plot({"I-OBS": e}, [{"label": "Theorem 1", "c": 3.0,
+                                                        "source": "from the paper"}]).to_json())
+    y = _decode(spec["data"][0]["y"])
+    np.testing.assert_allclose(y, [2.0, 2.0])            # the round-off step is left out
+    assert spec["layout"]["shapes"][0]["y0"] == 3.0
+
+
+def test_colors_are_stable_per_method():
+    assert figures.color("I-OBS") != figures.color("k-IHT")
+    assert figures.color("I-OBS (proved for the exact support search)") == figures.color("I-OBS")
+    assert figures.color("anything") == figures.color("anything")
+
+
+def test_geometry_2d_draws_both_projections_of_the_same_point():
+    H = lessons.small_hessian(2, 0.5, 10.0)
+    g = lessons.projection_geometry(H, np.array([0.8, 1.0]), 1)
+    fig = figures_projection.geometry_2d(g)
+    names = [t.name or "" for t in fig.data]
+    assert any(n.startswith("IHT: Euclidean") for n in names)
+    assert any(n.startswith("I-OBS: H-metric") for n in names)
+    h = next(t for t in fig.data if (t.name or "").startswith("I-OBS"))
+    np.testing.assert_allclose([h.x[0], h.y[0]], g["hmetric"])
+    assert fig.layout.yaxis.scaleanchor == "x"           # equal aspect: ellipses look right
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_geometry_3d_sparse_set_is_axes_or_planes(k):
+    g = lessons.projection_geometry(lessons.small_hessian(3, 0.6, 4.0),
+                                    np.array([0.8, 1.0, 0.5]), k)
+    fig = figures_projection.geometry_3d(g)
+    kinds = [type(t).__name__ for t in fig.data]
+    assert kinds.count("Surface") == (1 if k == 1 else 4)
+    assert "Scatter3d" in kinds
+
+
+def test_saliency_bars_shade_disagreements():
+    z = np.array([1.0, 0.9, 0.1])
+    fig = figures_projection.saliency_bars(z, np.array([0.2, 1.0, 0.05]),
+                                           np.array([True, False, False]),
+                                           np.array([False, True, False]))
+    assert len(fig.layout.shapes) == 2
+    assert isinstance(fig.data[0], go.Bar) and isinstance(fig.data[1], go.Bar)
+
+
+def test_rule_walk_figure_highlights_current_rule():
+    H = lessons.small_hessian(6, 0.7, 10.0)
+    z = np.array([1.0, -0.8, 0.5, 0.3, -0.2, 0.1])
+    walk = lessons.rule_walk(H, z, 2)
+    fig = figures_projection.rule_walk_figure(z, walk, "greedy OBC")
+    bars = fig.data[-1]
+    assert list(bars.x) == list(lessons.RULES)
+    colours = list(bars.marker.color)
+    assert colours.count("#cccccc") == len(lessons.RULES) - 1
+    np.testing.assert_allclose(fig.data[1].y, walk["greedy OBC"]["theta"])
