@@ -41,8 +41,8 @@ __all__ = ["bound"]
 
 _NEWTON = ("topk-iobs", "iobs", "iobs-obc", "iobs-exact", "iobs-diag")
 _REF = {"iht": "k-IHT", "topk-iobs": "Topk-I-OBS", "iobs": "I-OBS", "iobs-obc": "I-OBS (OBC)",
-        "iobs-exact": "I-OBS (exact)", "iobs-diag": "I-OBS (diag)", "iobs-ws": "I-OBS (working set)",
-        "htp": "HTP", "omp": "OMP"}
+        "iobs-exact": "I-OBS (exact)", "iobs-diag": "I-OBS (diag)",
+        "iobs-ws": "I-OBS (working set)", "htp": "HTP", "omp": "OMP"}
 
 
 def _damped_rho(eta, lam, mu, L):
