@@ -52,8 +52,9 @@ def phase_maps(maps: dict, deltas, rhos, curves: dict | None = None, *,
             hovertemplate="δ = %{x:.3g}<br>ρ = %{y:.3g}<br>success %{z:.2f}<extra>"
                           + lab + "</extra>"), row=1, col=c)
         if curves is not None and lab in curves:
+            x, y = _finite(deltas, curves[lab])
             fig.add_trace(go.Scatter(
-                x=np.asarray(deltas, float), y=np.asarray(curves[lab], float),
+                x=x, y=y,
                 mode="lines+markers", name="50% curve", showlegend=c == 1,
                 legendgroup="curve", line=dict(color="#ff7f0e", width=2),
                 marker=dict(size=4)), row=1, col=c)
@@ -64,6 +65,14 @@ def phase_maps(maps: dict, deltas, rhos, curves: dict | None = None, *,
     return fig
 
 
+def _finite(x, y):
+    """The points of a curve where it is defined (a 50% curve is undefined where a column
+    never crosses 1/2): drawn as given, with no NaN sent to the browser."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
 def phase_curves(curves: dict, deltas, rule_rhos=None, rule_deltas=None, *,
                  height: int = 400) -> go.Figure:
     r"""The empirical 50% curves of every method on one plot (recovery below, failure
@@ -71,7 +80,8 @@ def phase_curves(curves: dict, deltas, rule_rhos=None, rule_deltas=None, *,
     (:func:`iobs.phase.rule_of_thumb_delta`)."""
     fig = go.Figure()
     for lab, rho50 in curves.items():
-        fig.add_trace(go.Scatter(x=np.asarray(deltas, float), y=np.asarray(rho50, float),
+        x, y = _finite(deltas, rho50)
+        fig.add_trace(go.Scatter(x=x, y=y,
                                  mode="lines+markers", name=lab,
                                  line=dict(color=color(lab), width=2)))
     if rule_rhos is not None:
