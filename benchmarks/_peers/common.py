@@ -19,7 +19,8 @@ class Context:
     ----------
     L : float
         Largest eigenvalue of :math:`H = X^\\top X / n` (smoothness of
-        :math:`f(\\theta) = \\|X\\theta - y\\|^2 / (2n)`), by power iteration.
+        :math:`f(\\theta) = \\|X\\theta - y\\|^2 / (2n)`), by 50 power iterations (within
+        about 2% below the exact value for these Gaussian designs).
     alpha_max : float
         :math:`\\|X^\\top y\\|_\\infty / n`, the smallest Lasso penalty with a zero solution.
     """

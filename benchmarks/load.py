@@ -1,0 +1,324 @@
+"""A lecture hall on one server: N concurrent sessions moving sliders for D seconds.
+
+Starts ``streamlit run app.py`` on a free port of 127.0.0.1 and connects N clients of
+Streamlit's own websocket protocol (``BackMsg``/``ForwardMsg`` protobufs, the messages the
+browser sends and receives; no browser, so 20 sessions fit on 2 cores). All N open their
+page at once, each with its own seed in the link (``?seed=1000+i``); session i stays on
+page i mod P and moves one random slider of that page every ``think`` seconds (about 1 s)
+until the time is up. Everything is bounded: at most MAX_SESSIONS sessions, MAX_SECONDS
+seconds, a timeout on every script run, and the server is stopped at the end.
+
+Reported: p50/p95 latency of the first page load and of a rerun after a slider change
+(message sent -> ``script_finished``), script runs, errors (exception elements, failed or
+timed-out runs, lost connections), the server's peak RSS with its child processes
+(psutil), and isolation: after every run the page's "link to this view" must carry this
+session's seed and this session's slider values, and sessions on one page with different
+seeds must draw different figures.
+
+    python benchmarks/load.py                        # 20 sessions x 60 s
+    python benchmarks/load.py --sessions 5 --duration 10 --json load.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+MAX_SESSIONS, MAX_SECONDS = 200, 600
+RUN_TIMEOUT_S = 120          # one script run, including waiting behind the other sessions
+START_TIMEOUT_S = 60
+SEED0 = 1000
+# url path -> slider keys a session moves (cheap pages: the prune and phase pages cache
+# minute-long computations, which a slider test would only queue behind)
+PAGES = {
+    "": ("home_cond",),
+    "iterates": ("it_k", "it_eta", "it_steps", "it_kstar", "it_noise", "it_cond"),
+    "convergence": ("cv_eta", "cv_eta_iht", "cv_steps", "cv_kstar", "cv_cond"),
+    "projection": ("pj_z1", "pj_z2", "pj_rho", "pj_bigk", "pj_bigrho", "pj_cond"),
+    "reproduce": ("rp_runs",),
+}
+FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
+
+
+@dataclass
+class Run:
+    """What one script run sent back."""
+
+    seconds: float
+    widgets: dict = field(default_factory=dict)    # key -> Slider proto
+    exceptions: list = field(default_factory=list)
+    links: list = field(default_factory=list)      # "link to this view" code blocks
+    figures: str = ""                              # hash of every Plotly spec, in order
+    page_hash: str = ""
+
+
+@dataclass
+class Stats:
+    loads: list = field(default_factory=list)
+    reruns: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    isolation: list = field(default_factory=list)
+    first_figures: dict = field(default_factory=dict)   # session -> (page, seed, hash)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, log) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", HOST, "--server.port", str(port),
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/_stcore/health", timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"streamlit did not start on {HOST}:{port} (exit {proc.poll()})")
+
+
+class MemoryWatch(threading.Thread):
+    """Samples the RSS of a process and its children every ``every`` seconds."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        super().__init__(daemon=True)
+        self.proc, self.every = psutil.Process(pid), every
+        self.peak = self.first = 0
+        self.halt = threading.Event()
+
+    def rss(self) -> int:
+        total = 0
+        for p in [self.proc, *self.proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def run(self):
+        self.first = self.rss()
+        while not self.halt.is_set():
+            try:
+                self.peak = max(self.peak, self.rss())
+            except psutil.Error:
+                return
+            self.halt.wait(self.every)
+
+
+async def script_run(ws, state) -> Run:
+    """Send one rerun request; read until the run finishes (an early finish means the
+    script asked for another run, which follows on its own)."""
+    msg = BackMsg()
+    msg.rerun_script.CopyFrom(state)
+    t0 = time.perf_counter()
+    await ws.send(msg.SerializeToString())
+    out, specs = Run(0.0), []
+    while True:
+        f = ForwardMsg()
+        f.ParseFromString(await asyncio.wait_for(ws.recv(), RUN_TIMEOUT_S))
+        kind = f.WhichOneof("type")
+        if kind == "new_session":
+            out.page_hash = f.new_session.page_script_hash
+        elif kind == "delta" and f.delta.WhichOneof("type") == "new_element":
+            el = f.delta.new_element
+            what = el.WhichOneof("type")
+            if what == "exception":
+                out.exceptions.append(el.exception.message)
+            elif what == "slider" and el.slider.query_param_key:
+                out.widgets[el.slider.query_param_key] = el.slider
+            elif what == "code" and el.code.code_text.startswith("http"):
+                out.links.append(el.code.code_text)
+            elif what == "plotly_chart":
+                specs.append(el.plotly_chart.spec)
+        elif kind == "script_finished" and f.script_finished in FINISHED:
+            if f.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
+                out.exceptions.append("the script did not compile")
+            break
+    out.seconds = time.perf_counter() - t0
+    out.figures = hashlib.sha256("\n".join(specs).encode()).hexdigest()
+    return out
+
+
+def slider_state(slider, rng) -> tuple[WidgetState, str]:
+    """A random new value for a slider: (widget state, how the URL writes it)."""
+    ws = WidgetState(id=slider.id)
+    if slider.options:                                  # select_slider: formatted options
+        option = rng.choice(list(slider.options))
+        ws.string_array_value.data[:] = [option]
+        return ws, option
+    n = int(round((slider.max - slider.min) / slider.step))
+    value = min(max(round(slider.min + slider.step * rng.randint(0, n), 10), slider.min),
+                slider.max)                     # -0.95 + 38 * 0.05 overshoots 0.95
+    if slider.data_type == slider.INT:
+        value = int(round(value))
+    ws.double_array_value.data[:] = [value]
+    return ws, f"{value:.12g}"
+
+
+def check_link(run: Run, seed: int, mine: dict, defaults: dict) -> list[str]:
+    """The view link must hold this session's seed and slider values, nothing else."""
+    if not run.links:
+        return ["no link to the view on the page"]
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(run.links[-1]).query))
+    bad = [] if query.get("seed") == str(seed) else [f"seed {query.get('seed')} != {seed}"]
+    for key, text in mine.items():
+        shown = query.get(key, defaults.get(key))
+        try:
+            same = shown is not None and abs(float(shown) - float(text)) < 1e-9
+        except ValueError:
+            same = shown == text
+        if not same:
+            bad.append(f"{key}: link has {shown}, this session set {text}")
+    return bad
+
+
+async def session(i: int, url: str, page: str, deadline: float, think: float,
+                  stats: Stats, rng: random.Random):
+    seed = SEED0 + i
+    state = BackMsg().rerun_script
+    state.query_string, state.page_name = f"seed={seed}", page
+    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None,
+                                  open_timeout=START_TIMEOUT_S) as ws:
+        first = await script_run(ws, state)
+        stats.loads.append(first.seconds)
+        stats.first_figures[i] = (page, seed, first.figures)
+        stats.errors += [f"session {i} /{page}: {e}" for e in first.exceptions]
+        stats.isolation += [f"session {i} first load: {b}" for b in check_link(first, seed,
+                                                                                 {}, {})]
+        sliders = {k: first.widgets[k] for k in PAGES[page] if k in first.widgets}
+        defaults = {k: (s.options[int(s.default[0])] if s.options else str(s.default[0]))
+                    for k, s in sliders.items()}
+        state.page_script_hash, mine, states = first.page_hash, {}, {}
+        while time.monotonic() + think < deadline and sliders:
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+            key = rng.choice(sorted(sliders))
+            states[key], mine[key] = slider_state(sliders[key], rng)
+            del state.widget_states.widgets[:]
+            state.widget_states.widgets.extend(states.values())
+            # a bound widget lives in the URL too: the browser updates it before the rerun
+            state.query_string = urllib.parse.urlencode({"seed": seed, **mine})
+            run = await script_run(ws, state)
+            stats.reruns.append(run.seconds)
+            stats.errors += [f"session {i} /{page} {key}={mine[key]}: {e}"
+                             for e in run.exceptions]
+            stats.isolation += [f"session {i}: {b}" for b in check_link(run, seed, mine,
+                                                                         defaults)]
+
+
+async def drive(port: int, sessions: int, duration: float, think: float, seed: int,
+                pages: list[str]) -> Stats:
+    stats, url = Stats(), f"ws://{HOST}:{port}/_stcore/stream"
+    deadline = time.monotonic() + duration
+    tasks = [session(i, url, pages[i % len(pages)], deadline, think, stats,
+                     random.Random(seed * 100_003 + i)) for i in range(sessions)]
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True),
+                                     duration + RUN_TIMEOUT_S + START_TIMEOUT_S)
+    for i, r in enumerate(results):
+        if isinstance(r, BaseException):
+            stats.errors.append(f"session {i}: {type(r).__name__}: {r}")
+    return stats
+
+
+def _pct(xs, q):
+    return round(1000 * statistics.quantiles(xs, n=100, method="inclusive")[q - 1], 1) \
+        if len(xs) > 1 else (round(1000 * xs[0], 1) if xs else None)
+
+
+def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed: int = 0,
+         pages: list[str] | None = None, log_path: Path | None = None) -> dict:
+    """Run the load test and return its report (see the module docstring)."""
+    if not 1 <= sessions <= MAX_SESSIONS or not 0 < duration <= MAX_SECONDS:
+        raise ValueError(f"sessions must be in [1, {MAX_SESSIONS}] and duration in "
+                         f"(0, {MAX_SECONDS}]; got sessions={sessions}, duration={duration}")
+    pages = list(PAGES) if pages is None else pages
+    unknown = set(pages) - set(PAGES)
+    if unknown:
+        raise ValueError(f"pages must be among {sorted(PAGES)}; got {sorted(unknown)}")
+    port = free_port()
+    log_path = log_path or ROOT / "test-output" / "load" / "streamlit-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        server = start_server(port, log)
+        watch = MemoryWatch(server.pid)
+        watch.start()
+        t0 = time.perf_counter()
+        try:
+            stats = asyncio.run(drive(port, sessions, duration, think, seed, pages))
+        finally:
+            watch.halt.set()
+            watch.join(5)
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    by_page: dict[str, dict] = {}
+    for page, s, fig in stats.first_figures.values():
+        by_page.setdefault(page, {})[s] = fig
+    same = [f"/{p}: seeds {sorted(f)} drew identical figures" for p, f in by_page.items()
+            if len(f) > 1 and len(set(f.values())) < len(f)]
+    return {
+        "sessions": sessions, "held": len(stats.first_figures), "duration_s": duration,
+        "wall_s": round(time.perf_counter() - t0, 1), "pages": ["/" + p for p in pages],
+        "think_s": think, "loads": len(stats.loads), "reruns": len(stats.reruns),
+        "load_p50_ms": _pct(stats.loads, 50), "load_p95_ms": _pct(stats.loads, 95),
+        "rerun_p50_ms": _pct(stats.reruns, 50), "rerun_p95_ms": _pct(stats.reruns, 95),
+        "rerun_max_ms": round(1000 * max(stats.reruns), 1) if stats.reruns else None,
+        "errors": len(stats.errors), "error_samples": stats.errors[:10],
+        "isolation_violations": len(stats.isolation) + len(same),
+        "isolation_samples": (stats.isolation + same)[:10],
+        "rss_start_mb": round(watch.first / 2**20, 1),
+        "rss_peak_mb": round(watch.peak / 2**20, 1),
+        "server_log": str(log_path),
+    }
+
+
+def cli(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds of slider moves")
+    ap.add_argument("--think", type=float, default=1.0, help="mean seconds between moves")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pages", nargs="+", choices=[p or "home" for p in PAGES])
+    ap.add_argument("--json", type=Path, help="also write the report here")
+    a = ap.parse_args(argv)
+    pages = None if a.pages is None else ["" if p == "home" else p for p in a.pages]
+    report = main(a.sessions, a.duration, think=a.think, seed=a.seed, pages=pages)
+    for k, v in report.items():
+        print(f"{k:>22}: {v}")
+    if a.json:
+        a.json.write_text(json.dumps(report, indent=1))
+    return 0 if report["errors"] == 0 and report["isolation_violations"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
