@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-IOBS_VARIANTS = ("iobs-ws", "topk-iobs", "iobs", "iobs-obc")  # "ours": the best of these is the yardstick
+# "ours": the best of these is the yardstick
+IOBS_VARIANTS = ("iobs-ws", "topk-iobs", "iobs", "iobs-obc")
 BASELINES = ("iht", "htp", "omp")                  # in iobs, but not I-OBS: reference rows only
 MAX_STEPS = {"iobs-ws": 100, "iht": 1000, "htp": 100, "omp": None, "topk-iobs": 500, "iobs": 100,
              "iobs-obc": 50}  # None: k steps (OMP adds one atom per step)
