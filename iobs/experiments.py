@@ -83,17 +83,17 @@ def reproduce_synthetic(prior: str = "gaussian", runs: int = 20, steps: int | No
     runs = check_int("runs", runs, 1, 1000)
     cfg = dict(SYNTHETIC[prior])
     steps = cfg["steps"] if steps is None else check_int("steps", steps, 1, 10**5)
-    seed = check_int("seed", seed, 0, 2**31)
+    seed = check_int("seed", seed, 0, 2**32 - 1)
     curves = {m: {"loss": [], "error": [], "theta_final": []} for m in ("iht", "topk-iobs")}
     truths = []
     for r in range(runs):
-        rs = seed * 1000 + r
+        rs = (seed * 1000 + r) % 2**32          # per-run seed, within the seed range
         if prior == "gaussian":
             prob = make_problem("gaussian", d=cfg["d"], n=cfg["n"], k_star=cfg["k_star"],
                                 seed=rs)
             k = cfg["k"]
         else:
-            prob = make_problem("digits", d=None, n=cfg["n"], index=rs, seed=rs)
+            prob = make_problem("digits", d=None, n=cfg["n"], index=rs % 1797, seed=rs)
             k = 2 * prob.k_star
         theta0 = _uniform_start(np.random.default_rng(rs + 10**6), prob.d)
         L = float(np.linalg.eigvalsh(prob.X.T @ prob.X / prob.n)[-1])
