@@ -324,10 +324,52 @@ def begin_run():
     st.session_state[_VIEW] = {}
 
 
+_URL_NUMBER_LIMIT = 1e15  # no widget range comes near; beyond it a value is garbage
+
+
+def _drop_unparseable_url_values() -> list[str]:
+    """Remove link parameters that are numbers no widget can hold (inf, nan, 400 digits).
+
+    Streamlit ignores most invalid link values by itself, but an infinite number in an
+    integer field raises inside it before any page code runs; those go before any widget
+    is created. Returns the keys dropped (for the notice)."""
+    bad = []
+    for key in list(st.query_params.keys()):
+        for v in st.query_params.get_all(key):
+            try:
+                x = float(v)
+            except (TypeError, ValueError, OverflowError):
+                continue
+            if not math.isfinite(x) or abs(x) > _URL_NUMBER_LIMIT:
+                bad.append(key)
+                break
+    for key in bad:
+        del st.query_params[key]
+        _forget_initial_url_value(key)
+    return bad
+
+
+def _forget_initial_url_value(key: str) -> None:
+    """Streamlit 1.67 seeds widgets from a snapshot of the URL taken at page load, so the
+    deleted value must go from that snapshot too (an internal: if it moves, this does
+    nothing and Streamlit's own handling remains)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    state = getattr(getattr(ctx, "session_state", None), "_state", None)
+    initial = getattr(getattr(state, "query_params", None), "_initial_query_params", None)
+    if isinstance(initial, dict):
+        initial.pop(key, None)
+
+
 def shared_sidebar(page=None):
     """The sidebar every page shares: seed, lecture mode (app.py calls this with the page
     that ``st.navigation`` returned, whose url path the shared link uses)."""
     st.session_state[_PAGE] = getattr(page, "url_path", "") or ""
+    dropped = _drop_unparseable_url_values()
+    if dropped:
+        st.info(f"This link had values that cannot be used ({', '.join(sorted(dropped))}); "
+                "they were replaced by the defaults.", icon=":material/link_off:")
     with st.sidebar:
         number("Seed", 0, 2**31 - 1, DEFAULT_SEED, key="seed", step=1,
                help="Seed of the random problem (design, truth, noise) on every page.")

@@ -13,7 +13,8 @@
 
 ``IOBS_SWEEP=full`` sweeps every widget over its whole range; the default (CI) sweep keeps
 the few widgets whose extremes cost minutes on 2 cores (see ``CI_LIMITS``) to cheap values.
-``python -m pytest tests/test_reliability.py -q -s`` prints the inputs tried per page.
+``python -m pytest tests/test_reliability.py -q -s`` prints the inputs tried per page (and
+writes them to test-output/reliability/); ``IOBS_SWEEP_VERBOSE=1`` times every value.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import json
 import math
 import os
 import re
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -41,6 +41,7 @@ TIMEOUT = 300                      # seconds per script run: a loaded 2-core mac
 SEED = 20240817                    # the sweep's random values and combinations
 COMBOS = 3                         # random combinations per page
 FULL = os.environ.get("IOBS_SWEEP") == "full"
+VERBOSE = bool(os.environ.get("IOBS_SWEEP_VERBOSE"))     # print each value and its time
 SWEPT = ("slider", "number_input", "selectbox", "radio", "select_slider", "multiselect",
          "toggle", "checkbox")
 # Views each page is swept from (query parameters); a widget is swept in the first view
@@ -52,23 +53,25 @@ BASES = {
     "pages/projection.py": [{}, {"pj_d": "3"}],
     "pages/phase.py": [{"ph_d": "16", "ph_nd": "3", "ph_nr": "2", "ph_trials": "1",
                         "ph_steps": "40"}],
-    "pages/reproduce.py": [{}, {"rp_prior": "digits", "rp_druns": "2", "rp_dsteps": "250"}],
+    "pages/reproduce.py": [{"rp_prior": "digits", "rp_druns": "2", "rp_dsteps": "250"}, {}],
 }
-# CI only: (key -> largest value swept, or None = kept at its default) for widgets whose
-# extremes cost minutes here; IOBS_SWEEP=full lifts them. Measured on 2 busy cores: any
-# prune knob besides method/sparsity/pattern re-prunes the whole sweep (12-40 s on the
-# ViT, about 8 min for the GPT); the phase grid is runs = cells x trials x methods.
+# CI only: key -> the values swept (a number: the largest; a tuple: these; None: kept at
+# its default) for widgets whose extremes cost minutes on 2 busy cores; IOBS_SWEEP=full
+# lifts these limits (about 5 min here, all pages). Measured here: a digits run costs
+# 2.5 s per 1000 steps; any prune knob besides method/sparsity/pattern re-prunes the whole
+# sweep (5-40 s on the ViT, 25 s to 8 min for the first GPT view, by the machine's load).
 CI_LIMITS = {
-    "pages/phase.py": {"ph_d": 32, "ph_nd": 4, "ph_nr": 4, "ph_trials": 3, "ph_steps": 200},
     "pages/reproduce.py": {"rp_druns": 2, "rp_dsteps": 250},
     "pages/prune.py": {"pr_model": None, "pr_calibration": None, "pr_damping": None,
                        "pr_rounds": None, "pr_lr": None, "seed": None,
-                       "pr_sparsity": None, "pr_method": None},
+                       "pr_sparsity": (30, 50, 80),
+                       "pr_method": ("magnitude", "magnitude-global", "obd", "obs")},
 }
 OUT = ROOT / "test-output" / "reliability"
-# Traces whose NaN are gaps between line pieces, by design (regex on the trace name).
+# (chart index, regex on the trace name) of traces whose NaN are gaps between the pieces
+# of a line, by design; NaN (never inf) is allowed there.
 GAPS = {
-    "pages/iterates.py": [r": θ_t$"],     # stem_animation: (0, θ_i, NaN) per coordinate
+    "pages/iterates.py": [(0, r": θ_t$")],   # stem_animation: (0, θ_i, NaN) per coordinate
 }
 
 
@@ -111,8 +114,9 @@ def _decode(obj):
         for v in obj.values():
             yield from _decode(v)
     elif isinstance(obj, list):
-        if any(isinstance(v, float) for v in obj) and all(
-                v is None or isinstance(v, (int, float)) for v in obj):
+        numeric = [v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+                   for v in obj]
+        if all(numeric) and any(v is not None for v in obj):
             yield np.array([np.nan if v is None else v for v in obj], dtype=float)
             return
         for v in obj:
@@ -124,7 +128,7 @@ def _decode(obj):
 def nonfinite(spec: dict, allowed=()) -> list[str]:
     """Where a figure's data (traces and frames) holds NaN, inf, or a null among numbers
     (Plotly writes NaN in a list as null). NaN (never inf) is allowed in traces whose name
-    matches one of ``allowed``: the gaps of a line drawn in pieces."""
+    matches one of the regexes ``allowed``: the gaps of a line drawn in pieces."""
     data = spec.get("data", [])
     names = [t.get("name") or "" for t in data]
     parts = [("data", list(enumerate(data)))]
@@ -152,7 +156,8 @@ def check(at: AppTest, page, what: str) -> list[str]:
     problems += [f"{what}: error without a fix: {e.value}" for e in at.error
                  if "What to change" not in e.value]
     for i, chart in enumerate(at.get("plotly_chart")):
-        bad = nonfinite(json.loads(chart.proto.spec), GAPS.get(page, ()))
+        gaps = [pat for c, pat in GAPS.get(page, ()) if c == i]
+        bad = nonfinite(json.loads(chart.proto.spec), gaps)
         problems += [f"{what}: chart {i}: non-finite {b}" for b in bad[:3]]
     return problems
 
@@ -197,9 +202,11 @@ def domain(w, registry) -> tuple:
 
 
 def limited(kind, dom, limit):
-    """Restrict a domain to values <= limit (CI)."""
+    """Restrict a domain to values <= limit, or to the values in a tuple ``limit`` (CI)."""
     if limit is None:
         return kind, dom
+    if isinstance(limit, tuple):
+        return "options", list(limit)
     if kind == "range":
         lo, hi, step, integer = dom
         return kind, (lo, min(hi, limit), step, integer)
@@ -250,9 +257,10 @@ def sweep_page(page, rng) -> dict:
                 if w is None:
                     break                           # hidden by the previous value
                 w.set_value(v)
-                _t = time.perf_counter()
+                t = time.perf_counter()
                 run(at)
-                print(f"  {key}={v!r}: {time.perf_counter() - _t:.2f}s", flush=True)
+                if VERBOSE:
+                    print(f"  {key}={v!r}: {time.perf_counter() - t:.2f} s", flush=True)
                 stats["problems"] += check(at, page, f"{page} {base} {key}={v!r}")
                 stats["views"] += 1
                 stats["values"] += 1
@@ -294,3 +302,186 @@ def test_widget_sweep_raises_nothing_and_draws_finite_figures(page):
     _report(f"sweep_{_name(page)}", stats)
     assert stats["values"] > 0
     assert not stats["problems"], stats["problems"][:20]
+
+
+# -- malformed query parameters --------------------------------------------------------
+UNKNOWN = {"utm_source": "lecture-hall", "__proto__": "1", "<script>alert(1)</script>": "x",
+           "k" * 300: "v", "θ*": "💥"}
+# Values that must be ignored (the widget keeps its default) ...
+GARBAGE = {
+    "wrong types": lambda kind, lo, hi, i: "abc" if kind != "bool" else "maybe",
+    "out of range": lambda kind, lo, hi, i: (f"{lo - 1 - abs(lo)}" if i % 2 else
+                                             f"{hi * 10 + 1}") if kind == "num" else "zzz",
+    "huge": lambda kind, lo, hi, i: ("9" * 400, "-" + "9" * 400, "1e308")[i % 3],
+    "infinite": lambda kind, lo, hi, i: ("inf", "-inf", "1e309", "-1e309")[i % 4],
+    "nan": lambda kind, lo, hi, i: ("nan", "NaN", "-nan")[i % 3],
+    "unicode": lambda kind, lo, hi, i: ("θ💥", "\u202e\u200b", "\x00", "字")[i % 4],
+}
+# ... and values that may be read leniently but must land inside the widget's domain.
+LENIENT = {
+    "empty strings": lambda kind, lo, hi, i: "",
+    "repeated keys": lambda kind, lo, hi, i: [str(lo), str(hi)] if kind == "num" else
+    (["true", "false"] if kind == "bool" else ["zzz", str(lo)]),
+    "coercible": lambda kind, lo, hi, i: ("1.5", "1_0", "١٢", " 3 ", "+4", "0x10")[i % 6],
+}
+
+
+def _kind(default) -> str:
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, (int, float)):
+        return "num"
+    return "list" if isinstance(default, list) else "option"
+
+
+def _in_domain(w, value, registry) -> bool:
+    kind, dom = domain(w, registry)
+    if kind == "range":
+        return dom[0] <= value <= dom[1]
+    if kind == "subsets":
+        return all(v in dom for v in value)
+    return value in dom
+
+
+def _malformed(registry, make) -> dict:
+    query = dict(UNKNOWN)
+    for i, (key, (default, _, extremes)) in enumerate(sorted(registry.items())):
+        kind = _kind(default)
+        query[key] = make(kind, extremes[0], extremes[-1], i)
+    return query
+
+
+def _registry(at) -> dict:
+    return {k: (copy.deepcopy(v[0]), None, list(v[2]))
+            for k, v in at.session_state["_iobs_view"].items()}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_name)
+def test_malformed_query_parameters_open_the_default_view(page):
+    base = dict(BASES.get(page, [{}])[0])
+    clean = open_page(page, base)
+    registry = _registry(clean)
+    charts = len(clean.get("plotly_chart"))
+    problems, tried = [], 0
+    for label, make in {**GARBAGE, **LENIENT}.items():
+        query = {**_malformed({k: v for k, v in registry.items() if k not in base}, make),
+                 **base}
+        at = open_page(page, query)
+        tried += len(query)
+        problems += check(at, page, f"{_name(page)} {label}")
+        if label in GARBAGE and len(at.get("plotly_chart")) != charts:
+            problems.append(f"{label}: {len(at.get('plotly_chart'))} charts, not {charts}")
+        shown = widgets(at)
+        for key, (default, _, _) in registry.items():
+            if key in base or key not in shown:
+                continue
+            value = shown[key].value
+            if label in GARBAGE and _kind(default) != "list" and value != default:
+                problems.append(f"{label}: {key}={query[key]!r} gave {value!r}, not the "
+                                f"default {default!r}")
+            elif not _in_domain(shown[key], value, registry):
+                problems.append(f"{label}: {key}={query[key]!r} gave {value!r}, out of range")
+    _report(f"malformed_{_name(page)}", {"urls": len(GARBAGE) + len(LENIENT),
+                                          "parameters": tried, "problems": problems})
+    assert not problems, problems[:20]
+
+
+# -- cached results are never shared mutable state -------------------------------------
+class _Recorder:
+    """Stands in for ``st.cache_data``: the pages' cached functions, and each call made."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, []
+
+    def __call__(self, func=None, **options):
+        if func is None:
+            return lambda f: self(f, **options)
+        cached = self.real(func, **options)
+
+        def call(*args, **kwargs):
+            self.calls.append((cached, args, kwargs))
+            return cached(*args, **kwargs)
+
+        call.clear = cached.clear
+        return call
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def _vandalise(obj):
+    """Mutate every array, list and dict reachable from ``obj`` in place."""
+    if isinstance(obj, np.ndarray) and obj.flags.writeable and obj.size:
+        obj[...] = np.zeros((), obj.dtype) if obj.dtype.kind in "biuf" else obj.flat[0]
+        if obj.dtype.kind == "f":
+            obj.flat[0] = np.nan
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _vandalise(v)
+        obj["__vandalised__"] = True
+    elif isinstance(obj, list):
+        for v in obj:
+            _vandalise(v)
+        obj.append("__vandalised__")
+    elif isinstance(obj, tuple):
+        for v in obj:
+            _vandalise(v)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k])
+                                                                     for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_name)
+def test_mutating_a_cached_result_does_not_change_the_next_callers(page, monkeypatch):
+    """Every st.cache_data call the page made, and every st.cache_resource call that
+    returned plain data (models and process pools are shared by design), is repeated
+    after the caller has scribbled over its result: the next caller gets the original."""
+    data, resource = _Recorder(st.cache_data), _Recorder(st.cache_resource)
+    monkeypatch.setattr(st, "cache_data", data)
+    monkeypatch.setattr(st, "cache_resource", resource)
+    at = open_page(page, BASES.get(page, [{}])[0])
+    assert not at.exception, [e.message for e in at.exception]
+    assert data.calls, f"{page} called no st.cache_data function"
+    seen = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")               # bare mode: no script run context
+        for cached, args, kwargs in data.calls + resource.calls:
+            ident = (id(cached), repr(args), repr(kwargs))
+            if ident in seen:
+                continue
+            seen.add(ident)
+            first = cached(*args, **kwargs)
+            if not isinstance(first, (np.ndarray, dict, list, tuple)):
+                continue                              # a model or a pool: tested below
+            snapshot = copy.deepcopy(first)
+            _vandalise(first)                         # what a careless page could do
+            assert _same(cached(*args, **kwargs), snapshot), (page, cached, args)
+
+
+def test_the_cached_model_is_never_modified_by_pruning():
+    torch = pytest.importorskip("torch", reason="the pruning page needs torch")
+    from iobs import prune as P
+
+    model = P.load_model("vit")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for method, kwargs in (("obs", {}), ("iobs", {"rounds": 2}), ("magnitude-global", {})):
+        pruned, _ = P.prune(model, method, 0.5, calibration=64, **kwargs)
+        assert pruned is not model
+        with torch.no_grad():
+            next(iter(pruned.parameters())).add_(1.0)  # a caller scribbling on its copy
+    assert P.load_model("vit") is model
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not any(p.requires_grad for p in model.parameters())

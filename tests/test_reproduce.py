@@ -34,7 +34,7 @@ def _authors(method: str, what: str) -> np.ndarray:
     path = REF / f"{PREFIX[method]}_{STEM.format(what)}"
     if not path.exists():
         pytest.skip(f"the authors' arrays are not here ({path}); they live in ../shared")
-    return np.load(path).astype(np.float64)
+    return np.load(path, allow_pickle=False).astype(np.float64)
 
 
 @pytest.fixture(scope="module")

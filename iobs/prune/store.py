@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import platform
 import tempfile
 from dataclasses import asdict
@@ -75,8 +76,8 @@ def load_checkpoint(task: str) -> tuple[torch.nn.Module, dict] | None:
             continue
         try:
             model.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
-        except (RuntimeError, ValueError, OSError, KeyError):
-            continue  # stale or corrupt: retrain
+        except (RuntimeError, ValueError, OSError, KeyError, EOFError, pickle.UnpicklingError):
+            continue  # stale, corrupt, empty or not plain tensors: retrain
         return model.eval(), record
     return None
 
