@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import hashlib
 import json
 import random
@@ -77,6 +78,7 @@ class Run:
 class Stats:
     loads: list = field(default_factory=list)
     reruns: list = field(default_factory=list)
+    by_page: dict = field(default_factory=dict)         # url path -> rerun seconds
     errors: list = field(default_factory=list)
     isolation: list = field(default_factory=list)
     first_figures: dict = field(default_factory=dict)   # session -> (page, seed, hash)
@@ -106,30 +108,34 @@ def start_server(port: int, log) -> subprocess.Popen:
 
 
 class MemoryWatch(threading.Thread):
-    """Samples the RSS of a process and its children every ``every`` seconds."""
+    """Samples the RSS (and CPU seconds) of a process and its children every ``every`` s."""
 
     def __init__(self, pid: int, every: float = 0.2):
         super().__init__(daemon=True)
         self.proc, self.every = psutil.Process(pid), every
         self.peak = self.first = 0
+        self.cpu = [0.0, 0.0]                      # CPU seconds at the first, last sample
         self.halt = threading.Event()
 
-    def rss(self) -> int:
-        total = 0
+    def sample(self) -> tuple[int, float]:
+        rss, cpu = 0, 0.0
         for p in [self.proc, *self.proc.children(recursive=True)]:
             try:
-                total += p.memory_info().rss
+                rss += p.memory_info().rss
+                t = p.cpu_times()
+                cpu += t.user + t.system
             except psutil.Error:
                 pass
-        return total
+        return rss, cpu
 
     def run(self):
-        self.first = self.rss()
+        self.first, self.cpu[0] = self.sample()
         while not self.halt.is_set():
             try:
-                self.peak = max(self.peak, self.rss())
+                rss, self.cpu[1] = self.sample()
             except psutil.Error:
                 return
+            self.peak = max(self.peak, rss)
             self.halt.wait(self.every)
 
 
@@ -189,6 +195,8 @@ def check_link(run: Run, seed: int, mine: dict, defaults: dict) -> list[str]:
         return ["no link to the view on the page"]
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(run.links[-1]).query))
     bad = [] if query.get("seed") == str(seed) else [f"seed {query.get('seed')} != {seed}"]
+    bad += [f"{key}={query[key]} in the link, never set here" for key in query
+            if key != "seed" and key not in mine]
     for key, text in mine.items():
         shown = query.get(key, defaults.get(key))
         try:
@@ -227,6 +235,7 @@ async def session(i: int, url: str, page: str, deadline: float, think: float,
             state.query_string = urllib.parse.urlencode({"seed": seed, **mine})
             run = await script_run(ws, state)
             stats.reruns.append(run.seconds)
+            stats.by_page.setdefault(page, []).append(run.seconds)
             stats.errors += [f"session {i} /{page} {key}={mine[key]}: {e}"
                              for e in run.exceptions]
             stats.isolation += [f"session {i}: {b}" for b in check_link(run, seed, mine,
@@ -245,6 +254,13 @@ async def drive(port: int, sessions: int, duration: float, think: float, seed: i
         if isinstance(r, BaseException):
             stats.errors.append(f"session {i}: {type(r).__name__}: {r}")
     return stats
+
+
+def run_async(coro):
+    """``asyncio.run`` on a fresh thread: callers may already run an event loop (pytest
+    with Playwright's sync API does)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _pct(xs, q):
@@ -271,7 +287,7 @@ def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed
         watch.start()
         t0 = time.perf_counter()
         try:
-            stats = asyncio.run(drive(port, sessions, duration, think, seed, pages))
+            stats = run_async(drive(port, sessions, duration, think, seed, pages))
         finally:
             watch.halt.set()
             watch.join(5)
@@ -293,9 +309,13 @@ def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed
         "load_p50_ms": _pct(stats.loads, 50), "load_p95_ms": _pct(stats.loads, 95),
         "rerun_p50_ms": _pct(stats.reruns, 50), "rerun_p95_ms": _pct(stats.reruns, 95),
         "rerun_max_ms": round(1000 * max(stats.reruns), 1) if stats.reruns else None,
+        "rerun_p50_p95_ms_by_page": {"/" + p: [_pct(xs, 50), _pct(xs, 95)]
+                                     for p, xs in sorted(stats.by_page.items())},
         "errors": len(stats.errors), "error_samples": stats.errors[:10],
         "isolation_violations": len(stats.isolation) + len(same),
         "isolation_samples": (stats.isolation + same)[:10],
+        "server_cpu_s": round(watch.cpu[1] - watch.cpu[0], 1),
+        "cores_busy": round((watch.cpu[1] - watch.cpu[0]) / max(duration, 1e-9), 2),
         "rss_start_mb": round(watch.first / 2**20, 1),
         "rss_peak_mb": round(watch.peak / 2**20, 1),
         "server_log": str(log_path),

@@ -91,8 +91,11 @@ def _shell():
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    # per session too: concurrent first visits on a fresh server can each start in v1 mode
+    if PagesManager.uses_pages_directory or (_PAGE not in st.session_state
+                                             and not st.session_state.get("_iobs_shell")):
         PagesManager.uses_pages_directory = False
+        st.session_state["_iobs_shell"] = True
         st.rerun()
 
 
