@@ -109,7 +109,7 @@ def bound(method: str, prob, *, k: int, eta: float | None = None, steps: int = 1
     mu, L = c.mu, c.L
     if eta is None:
         eta = 1.0 / L if method == "iht" else 1.0
-    lam = damping * float((prob.X * prob.X).sum() / (prob.n * prob.d))
+    lam = damping * float(np.einsum("ij,ij->", prob.X, prob.X) / (prob.n * prob.d))
     exact_rule = method in ("iht", "topk-iobs", "iobs-exact", "iobs-diag")
     note = "" if exact_rule else " (proved for the exact support search; a reference here)"
     cT = float(topk_factor(prob.d, k, prob.k_star))

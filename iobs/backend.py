@@ -64,8 +64,6 @@ def get_xp(name: str | None = None):
     if not isinstance(name, str) or name.strip().lower() not in _CHOICES:
         raise ValueError(f"backend must be one of {_CHOICES}; got {name!r}")
     name = name.strip().lower()
-    if name not in _CHOICES:
-        raise ValueError(f"backend must be one of {_CHOICES}; got {name!r}")
     if name == "numpy":
         return np
     cp = _cupy()

@@ -189,7 +189,8 @@ def run(prob, method: str, *, k: int, steps: int = 100, eta: float | None = None
         prob, method, k, steps, eta, damping, batch_size, tol, seed, theta0)
     xp = _be.get_xp(backend)
     ts = prob.theta_star
-    scale = max(float(np.linalg.norm(ts)), 1.0)
+    ts_norm = float(np.linalg.norm(ts))
+    scale = max(ts_norm, 1.0)
     xs, losses, errors, secs = [], [], [], []
     stopped = None
     gen = iterate(prob, method, k=k, eta=eta, damping=damping, batch_size=batch_size,
@@ -210,7 +211,7 @@ def run(prob, method: str, *, k: int, steps: int = 100, eta: float | None = None
                 losses.append(loss)
                 errors.append(err)
                 secs.append(it.seconds)
-                if tol is not None and err <= tol * float(np.linalg.norm(ts)):
+                if tol is not None and err <= tol * ts_norm:
                     stopped = f"reached tol={tol:g} at step {it.t}"
                     break
                 if it.t >= steps:
@@ -231,7 +232,7 @@ def run(prob, method: str, *, k: int, steps: int = 100, eta: float | None = None
               "batch_size": batch_size, "tol": tol, "seed": seed, "kind": prob.kind,
               "n": prob.n, "d": prob.d, "k_star": prob.k_star, "noise": prob.noise,
               "problem_seed": prob.seed, "backend": "numpy" if xp is np else "cupy",
-              "theta_star_norm": float(np.linalg.norm(ts))}
+              "theta_star_norm": ts_norm}
     return Trace(method=method, x=x, support=x != 0, loss=np.array(losses),
                  error=np.array(errors), seconds=np.array(secs), stopped=stopped,
                  config=config)

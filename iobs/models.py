@@ -307,7 +307,7 @@ class Smooth:
     def hinv(self, theta):
         return self._eval(theta)[2]
 
-    def correction(self, z, Q, theta=None):
+    def correction(self, z, Q):
         from iobs.projections import obs_correction
         return obs_correction(z, self._at[1], Q)
 

@@ -6,7 +6,7 @@ Every step maps :math:`\theta_t \mapsto \theta_{t+1}` for the problem
 
 given a curvature model ``m`` (:mod:`iobs.models`) that supplies :math:`g=\nabla f`,
 :math:`(H+\lambda I)^{-1}g`, :math:`\mathrm{diag}((H+\lambda I)^{-1})`, the OBS correction and
-a support refit. Steps never mutate their input. The driver (:func:`iobs.run.run`) owns the
+a support refit. Steps never mutate their input. The driver (:func:`iobs.driver.run`) owns the
 loop, the timing and the stopping rules.
 
 References: IHT (Blumensath & Davies 2009; P, Lemma 1), HTP (Foucart 2011), OMP (Pati et al.

@@ -131,7 +131,7 @@ def _constants(prob, s: int, trials: int) -> Constants:
         Ls.append(w[-1])
     mu_s, L_s = max(float(min(mus)), 0.0), float(max(Ls))
     xnorm2 = None if eig is None else L_g * n            # ||X||_2^2
-    rowmax = float(np.sqrt((X * X).sum(axis=1).max()))
+    rowmax = float(np.sqrt(np.einsum("ij,ij->i", X, X).max()))   # no n x d temporary
     exact = {"mu": eig is not None or n < d, "L": eig is not None, "M": True,
              "mu_s": False, "L_s": False}
     notes = {"mu_s": f"min over {trials} random supports of size {s}: an estimate",
