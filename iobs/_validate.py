@@ -89,10 +89,11 @@ def memory_budget() -> int:
     return total // 4
 
 
-def check_memory(what: str, nbytes: float) -> None:
-    """Refuse, before allocating, a request whose estimate exceeds :func:`memory_budget`."""
+def check_memory(name: str, what: str, nbytes: float) -> None:
+    """Refuse, before allocating, a request whose estimate exceeds :func:`memory_budget`;
+    the message starts with the parameter(s) ``name`` to make smaller."""
     budget = memory_budget()
     if nbytes > budget:
-        raise ValueError(f"{what} needs about {nbytes / 2**30:.2f} GiB, over the memory budget "
-                         f"of {budget / 2**30:.2f} GiB (IOBS_MEMORY_BUDGET); choose smaller "
-                         f"sizes")
+        raise ValueError(f"{name} too large: {what} needs about {nbytes / 2**30:.2f} GiB, over "
+                         f"the memory budget of {budget / 2**30:.2f} GiB (IOBS_MEMORY_BUDGET); "
+                         f"choose smaller sizes")

@@ -111,7 +111,8 @@ def _validate(prob, method, k, steps, eta, damping, batch_size, tol, seed, theta
     seed = check_int("seed", seed, 0, 2**32 - 1)
     if theta0 is not None:
         theta0 = check_array("theta0", _be.to_numpy(theta0), ndim=1, shape=(d,))
-    check_memory(f"recording {steps + 1} iterates of size d={d}", 8.0 * (steps + 1) * d * 1.2)
+    check_memory("steps", f"recording {steps + 1} iterates of size d={d}",
+                 8.0 * (steps + 1) * d * 1.2)
     if k < prob.k_star:
         warnings.warn(f"k = {k} < k* = {prob.k_star}: exact recovery is impossible",
                       UserWarning, stacklevel=3)

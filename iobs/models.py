@@ -153,13 +153,13 @@ class LeastSquares:
                 raise SingularHessian(f"H = X^T X / n is singular because n = {self.n} < "
                                       f"d = {self.d}; set damping > 0")
             if self._K is None:
-                check_memory("the n x n Woodbury system", 2.5 * 8 * self.n ** 2)
+                check_memory("n", "the n x n Woodbury system", 2.5 * 8 * self.n ** 2)
                 self._G = self.Xt.T @ self.Xt
                 M = self._G.copy()
                 M[xp.diag_indices(self.n)] += self.n * self.lam
                 self._K = _inverse_spd(M, overwrite=True)
         elif self._Hinv is None:
-            check_memory("the dense d x d Hessian path", 3.0 * 8 * self.d ** 2)
+            check_memory("d", "the dense d x d Hessian path", 3.0 * 8 * self.d ** 2)
             H = self.Xt @ self.Xt.T / self.n + self.lam * xp.eye(self.d)
             try:
                 self._Hinv = _inverse_spd(H, overwrite=True)
@@ -200,14 +200,14 @@ class LeastSquares:
         return self.Hdiag + self.lam
 
     def hessian(self, theta):
-        check_memory("the dense d x d Hessian", 2.0 * 8 * self.d ** 2)
+        check_memory("d", "the dense d x d Hessian", 2.0 * 8 * self.d ** 2)
         return self.Xt @ self.Xt.T / self.n + self.lam * self.xp.eye(self.d)
 
     def hinv(self, theta):
         """Dense (H + lam I)^{-1}, for greedy OBC and the exact search (small d)."""
         self._factor()
         if self.woodbury:
-            check_memory("the dense d x d inverse Hessian", 2.0 * 8 * self.d ** 2)
+            check_memory("d", "the dense d x d inverse Hessian", 2.0 * 8 * self.d ** 2)
             return (self.xp.eye(self.d) - self.Xt @ (self._K @ self.Xt.T)) / self.lam
         return self._Hinv
 

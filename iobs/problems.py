@@ -118,7 +118,7 @@ class Problem:
 
     def hessian(self, theta):
         """Dense Hessian of f at theta, shape (d, d). Costs O(n d^2): small d only."""
-        check_memory("the dense d x d Hessian", 2.0 * 8 * self.d ** 2)
+        check_memory("d", "the dense d x d Hessian", 2.0 * 8 * self.d ** 2)
         xp = xp_of(self.X)
         _, w = self._weights(self._margin(theta))
         Xw = self.X if w is None else self.X * w[:, None]
@@ -206,7 +206,7 @@ def make_problem(kind: str = "gaussian", *, d: int | None = 128, n: int = 256,
                              f"got {d}")
         d = canvas ** 2
     d = check_int("d", d, 1, 10**8)
-    check_memory(f"a problem with n={n}, d={d}", 1.2 * 8 * n * d)
+    check_memory("n * d", f"a problem with n={n}, d={d}", 1.2 * 8 * n * d)
     rng = np.random.default_rng(seed)
     params: dict = {}
     if kind == "digits":
@@ -269,7 +269,7 @@ def from_arrays(X, y, theta_star=None) -> Problem:
 
     X = check_array("X", X, ndim=2)
     n, d = X.shape
-    check_memory(f"a problem with n={n}, d={d}", 2.2 * 8 * n * d)
+    check_memory("n * d", f"a problem with n={n}, d={d}", 2.2 * 8 * n * d)
     y = check_array("y", y, ndim=1, shape=(n,))
     ts = np.zeros(d) if theta_star is None else check_array("theta_star", theta_star, ndim=1,
                                                              shape=(d,))

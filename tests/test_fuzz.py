@@ -5,7 +5,7 @@ import re
 import warnings
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import iobs
@@ -50,6 +50,7 @@ def test_valid_input_never_yields_nonfinite_iterates(kind, d, n, k_star, noise, 
 @FUZZ
 @given(arg=st.sampled_from(["d", "n", "k_star", "noise", "seed", "rho", "cond", "beta",
                             "kind", "signal"]), value=anything)
+@example(arg="d", value=32911542)   # over the memory budget: the message must name d
 def test_invalid_problem_arguments_raise_value_error_naming_the_parameter(arg, value):
     kwargs = {"kind": "correlated" if arg == "rho" else "scaled" if arg == "cond" else
               "logcosh" if arg == "beta" else "gaussian", "d": 20, "n": 20, "k_star": 3}
