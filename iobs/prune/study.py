@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections.abc import Callable
@@ -22,8 +23,8 @@ from .api import METHODS, evaluate, prune
 from .metrics import metric_name, task_of
 from .models import prunable_layers
 
-__all__ = ["SWEEP_SPARSITIES", "compare", "detail", "predictions", "run_method", "speed",
-           "sweep"]
+__all__ = ["SWEEP_SPARSITIES", "compare", "detail", "predictions", "rebuild", "run_method",
+           "speed", "sweep"]
 
 SWEEP_SPARSITIES = (0.3, 0.5, 0.6, 0.7, 0.8)
 Progress = Callable[[float, str], None]
@@ -76,16 +77,29 @@ def predictions(model: nn.Module, pruned: nn.Module, *, count: int = 12, prompt:
 
 def run_method(model: nn.Module, method: str, sparsity: float, *,
                pattern: str = "unstructured", progress: Progress | None = None,
-               **options) -> dict:
+               keep_state: bool = False, **options) -> dict:
     """One prune, as plain data: {"test", "val", "seconds", "config", "layers": [{"name",
-    "shape", "sparsity", "error"}], "masks": [bool ndarray], "rounds", "best_round"}."""
+    "shape", "sparsity", "error"}], "masks": [bool ndarray], "rounds", "best_round"}, plus
+    "state" (the pruned model's parameters as NumPy arrays, see :func:`rebuild`) when
+    ``keep_state`` is true."""
     key = metric_name(task_of(model))
     pruned, report = prune(model, method, sparsity, pattern=pattern, progress=progress,
                            **options)
-    return {"test": evaluate(pruned)[key], "val": evaluate(pruned, "val")[key],
-            "seconds": report.seconds, "config": report.config,
-            "layers": report.to_dict()["layers"], "masks": [r.keep for r in report.layers],
-            "rounds": report.rounds, "best_round": report.best_round}
+    out = {"test": evaluate(pruned)[key], "val": evaluate(pruned, "val")[key],
+           "seconds": report.seconds, "config": report.config,
+           "layers": report.to_dict()["layers"], "masks": [r.keep for r in report.layers],
+           "rounds": report.rounds, "best_round": report.best_round}
+    if keep_state:
+        out["state"] = {k: v.detach().numpy().copy() for k, v in pruned.state_dict().items()}
+    return out
+
+
+def rebuild(model: nn.Module, state: dict) -> nn.Module:
+    """A copy of ``model`` carrying the parameters ``state`` of a :func:`run_method` result
+    (``keep_state=True``): the pruned model again, without pruning again."""
+    pruned = copy.deepcopy(model)
+    pruned.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+    return pruned.eval().requires_grad_(False)
 
 
 def compare(model: nn.Module, sparsity: float, *, pattern: str = "unstructured",
