@@ -191,3 +191,39 @@ def test_sweep_and_cli_report_plain_numbers(vit, capsys):
     assert cli.main(["prune", "vit", "obd", "0.5"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["method"] == "obd" and 0 < printed["pruned"]["accuracy"] <= 1
+
+
+def test_rebuilt_model_is_the_pruned_model_without_a_second_prune(vit):
+    """The page rebuilds a cached prune from its parameters: same weights, same outputs."""
+    res = study.run_method(vit, "iobs", 0.6, rounds=2, keep_state=True)
+    pruned, _ = P.prune(vit, "iobs", 0.6, rounds=2)
+    rebuilt = study.rebuild(vit, res["state"])
+    images = data.eval_batch("vit", "test").inputs[:32]
+    with torch.no_grad():
+        assert torch.equal(rebuilt(images)[0], pruned(images)[0])
+    assert not any(p.requires_grad for p in rebuilt.parameters())
+    assert P.evaluate(rebuilt)["accuracy"] == res["test"]
+
+
+def test_page_rounds_change_reprunes_only_the_iobs_jobs(monkeypatch):
+    """Rounds and the learning rate reach only I-OBS: a change leaves the other methods'
+    cached prunes alone (counted at the library call)."""
+    from streamlit.testing.v1 import AppTest
+
+    calls = []
+    real = study.run_method
+    monkeypatch.setattr(study, "run_method",
+                        lambda model, method, *a, **k: calls.append(method)
+                        or real(model, method, *a, **k))
+    at = AppTest.from_file(str(ROOT / "pages" / "prune.py"), default_timeout=300)
+    at.query_params["seed"] = "7"          # a seed no other test prunes with: cold caches
+    at.run()
+    assert not at.exception
+    assert set(calls) == set(P.METHODS)
+    calls.clear()
+    at.slider(key="pr_rounds").set_value(2).run()
+    assert not at.exception
+    assert calls and set(calls) == {"iobs"}
+    calls.clear()
+    at.slider(key="pr_sparsity").set_value(80).run()   # on the sweep: nothing new to prune
+    assert not at.exception and calls == []
