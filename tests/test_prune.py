@@ -215,9 +215,10 @@ def test_page_rounds_change_reprunes_only_the_iobs_jobs(monkeypatch):
     monkeypatch.setattr(study, "run_method",
                         lambda model, method, *a, **k: calls.append(method)
                         or real(model, method, *a, **k))
-    at = AppTest.from_file(str(ROOT / "pages" / "prune.py"), default_timeout=300)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.query_params["seed"] = "7"          # a seed no other test prunes with: cold caches
-    at.run()
+    at.switch_page("pages/prune.py").run()
+    assert at.number_input(key="seed").value == 7
     assert not at.exception
     assert set(calls) == set(P.METHODS)
     calls.clear()
