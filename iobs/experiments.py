@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import numpy as np
 
 from iobs._validate import check_choice, check_int
-from iobs.driver import Trace, run
+from iobs.driver import _EXPLODE, Trace, _blas_controller, run
 from iobs.problems import make_problem
 
 __all__ = ["SYNTHETIC", "compare", "paper_eta", "phase_transition", "reproduce_synthetic"]
@@ -70,6 +71,10 @@ def reproduce_synthetic(prior: str = "gaussian", runs: int = 20, steps: int | No
     (:func:`paper_eta`), ``"newton"`` the exact Newton step (:math:`\eta = 1`) and
     :math:`\eta = 1/L` for IHT.
 
+    All runs advance together (:func:`_sparse_ls_runs`, in chunks of runs whose designs
+    stay under 32 MB), with the driver's arithmetic and stopping rules: the per-run loop
+    through :func:`iobs.run` (``_reproduce_reference``) gives the same numbers (tests).
+
     Returns
     -------
     dict
@@ -78,50 +83,225 @@ def reproduce_synthetic(prior: str = "gaussian", runs: int = 20, steps: int | No
         ``error_mean``, ``error_std`` of length ``steps + 1`` (step 0 = the start),
         ``theta_final`` (runs, d), and the config holds ``theta_star`` (runs, d).
     """
+    prior, runs, steps, scaling, seed = _check_synthetic(prior, runs, steps, scaling, seed)
+    cfg = SYNTHETIC[prior]
+    d, n = cfg["d"], cfg["n"]
+    curves = {m: {"loss": np.empty((runs, steps + 1)), "error": np.empty((runs, steps + 1)),
+                  "theta_final": np.empty((runs, d))} for m in _METHODS}
+    truths = np.empty((runs, d))
+    chunk = max(1, _CHUNK_BYTES // (8 * n * d))
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        for r0 in range(0, runs, chunk):
+            rows = slice(r0, min(r0 + chunk, runs))
+            batch, ks, L = _stack([_synthetic_run(prior, seed, r)
+                                   for r in range(rows.start, rows.stop)])
+            truths[rows] = batch.theta_star
+            for i, m in enumerate(_METHODS):
+                eta = np.array([_eta(m, scaling, n, Lr) for Lr in L])
+                loss, err, final, stop = _sparse_ls_runs(m, batch, ks, eta, steps)
+                _warn_stops(m, stop, steps, r0)
+                c = curves[m]
+                c["loss"][rows], c["error"][rows], c["theta_final"][rows] = loss, err, final
+                if progress is not None:
+                    progress((r0 + (i + 1) / len(_METHODS) * len(L)) / runs)
+    config = {"prior": prior, "runs": runs, "steps": steps, "scaling": scaling, "seed": seed,
+              "d": d, "n": n, "k": int(ks[-1])}
+    return _summary(curves, truths, config)
+
+
+_METHODS = ("iht", "topk-iobs")
+_CHUNK_BYTES = 32 * 2**20   # designs X of a chunk of runs (digits: 3 runs of 9.8 MB each)
+_BLOCK_BYTES = 2 * 2**20    # residuals (runs, steps, n) of a block of steps: in cache
+
+
+class _Stack(NamedTuple):
+    """R least-squares problems stacked along axis 0 (shapes in the comments)."""
+
+    Xt: np.ndarray          # (R, d, n)  X^T
+    y: np.ndarray           # (R, n)
+    H: np.ndarray           # (R, d, d)  X^T X / n, the Hessian of f = |X theta - y|^2 / (2n)
+    b: np.ndarray           # (R, d)     X^T y / n, so that grad f = H theta - b
+    theta_ls: np.ndarray    # (R, d)     H^{-1} b, the least-squares point
+    theta_star: np.ndarray  # (R, d)
+    theta0: np.ndarray      # (R, d)
+    singular: np.ndarray    # (R,) bool  H not positive definite (no Newton point)
+
+
+def _check_synthetic(prior, runs, steps, scaling, seed):
     check_choice("prior", prior, SYNTHETIC)
     check_choice("scaling", scaling, ("paper", "newton"))
     runs = check_int("runs", runs, 1, 1000)
-    cfg = dict(SYNTHETIC[prior])
-    steps = cfg["steps"] if steps is None else check_int("steps", steps, 1, 10**5)
-    seed = check_int("seed", seed, 0, 2**32 - 1)
-    curves = {m: {"loss": [], "error": [], "theta_final": []} for m in ("iht", "topk-iobs")}
-    truths = []
-    for r in range(runs):
-        rs = (seed * 1000 + r) % 2**32          # per-run seed, within the seed range
-        if prior == "gaussian":
-            prob = make_problem("gaussian", d=cfg["d"], n=cfg["n"], k_star=cfg["k_star"],
-                                seed=rs)
-            k = cfg["k"]
-        else:
-            prob = make_problem("digits", d=None, n=cfg["n"], index=rs % 1797, seed=rs)
-            k = 2 * prob.k_star
-        theta0 = _uniform_start(np.random.default_rng(rs + 10**6), prob.d)
-        L = float(np.linalg.eigvalsh(prob.X.T @ prob.X / prob.n)[-1])
-        truths.append(prob.theta_star)
-        for m in curves:
-            eta = paper_eta(m, prob.n, L) if scaling == "paper" else (1.0 if m != "iht"
-                                                                       else 1.0 / L)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                tr = run(prob, m, k=k, steps=steps, eta=eta, theta0=theta0)
-            curves[m]["loss"].append(_pad(2.0 * tr.loss, steps))
-            curves[m]["error"].append(_pad(tr.error, steps))
-            curves[m]["theta_final"].append(tr.x[-1])
-        if progress is not None:
-            progress((r + 1) / runs)
-    out = {"config": {"prior": prior, "runs": runs, "steps": steps, "scaling": scaling,
-                      "seed": seed, "d": prob.d, "n": prob.n, "k": k,
-                      "theta_star": np.array(truths)}}
-    for m, c in curves.items():
-        loss, err = np.array(c["loss"]), np.array(c["error"])
-        out[m] = {"loss_mean": loss.mean(0), "loss_std": loss.std(0),
-                  "error_mean": err.mean(0), "error_std": err.std(0),
-                  "theta_final": np.array(c["theta_final"])}
+    steps = SYNTHETIC[prior]["steps"] if steps is None else check_int("steps", steps, 1,
+                                                                      10**5)
+    return prior, runs, steps, scaling, check_int("seed", seed, 0, 2**32 - 1)
+
+
+def _synthetic_run(prior, seed, r):
+    """Run ``r``'s problem, k, start and H = X^T X / n: the same draws for both paths."""
+    cfg = SYNTHETIC[prior]
+    rs = (seed * 1000 + r) % 2**32          # per-run seed, within the seed range
+    if prior == "gaussian":
+        prob = make_problem("gaussian", d=cfg["d"], n=cfg["n"], k_star=cfg["k_star"], seed=rs)
+        k = cfg["k"]
+    else:
+        prob = make_problem("digits", d=None, n=cfg["n"], index=rs % 1797, seed=rs)
+        k = 2 * prob.k_star
+    theta0 = _uniform_start(np.random.default_rng(rs + 10**6), prob.d)
+    return prob, k, theta0, prob.X.T @ prob.X / prob.n
+
+
+def _eta(method, scaling, n, L):
+    if scaling == "paper":
+        return paper_eta(method, n, L)
+    return 1.0 if method != "iht" else 1.0 / L
+
+
+def _stack(setups):
+    """(:class:`_Stack`, k (R,), L (R,)) of runs ``[(prob, k, theta0, H), ...]`` (same n, d;
+    least squares), with L = lambda_max(H) as the reference computes it."""
+    probs = [s[0] for s in setups]
+    H = np.stack([s[3] for s in setups])
+    L = [float(np.linalg.eigvalsh(Hr)[-1]) for Hr in H]
+    b = np.stack([p.X.T @ p.y / p.n for p in probs])
+    theta_ls, singular = np.zeros_like(b), np.zeros(len(probs), dtype=bool)
+    for r, (Hr, br) in enumerate(zip(H, b)):
+        try:
+            np.linalg.cholesky(Hr)     # the driver's test: no Newton point unless SPD
+            theta_ls[r] = np.linalg.solve(Hr, br)
+        except np.linalg.LinAlgError:
+            singular[r] = True
+    batch = _Stack(Xt=np.stack([p.X.T for p in probs]), y=np.stack([p.y for p in probs]),
+                   H=H, b=b, theta_ls=theta_ls,
+                   theta_star=np.stack([p.theta_star for p in probs]),
+                   theta0=np.stack([s[2] for s in setups]), singular=singular)
+    return batch, np.array([s[1] for s in setups]), L
+
+
+def _hard_threshold_rows(z, groups):
+    """Row r of the result is ``hard_threshold(z[r], k[r])``: the same argpartition, so the
+    same ties (a row's selection does not depend on the other rows). ``groups``: from
+    :func:`_k_groups`."""
+    out = np.zeros_like(z)
+    for rows, kk in groups:
+        zr = z[rows[:, 0]]                                              # (R', d)
+        idx = np.argpartition(-np.abs(zr), kk - 1, axis=1)[:, :kk]      # (R', k)
+        out[rows, idx] = zr[np.arange(len(zr))[:, None], idx]
     return out
 
 
+def _k_groups(k):
+    """(rows (R', 1), k) for each distinct k (digits: k = 2k* differs from run to run)."""
+    return [(np.flatnonzero(k == kk)[:, None], int(kk)) for kk in np.unique(k)]
+
+
+def _sparse_ls_runs(method, B, k, eta, steps):
+    r"""k-IHT or Topk-I-OBS on R stacked least-squares problems at once (private kernel).
+
+    With :math:`\nabla f(\theta) = H\theta - b` and :math:`H^{-1}\nabla f(\theta) = \theta -
+    \theta_{LS}` (:math:`\theta_{LS} = H^{-1}b`), each run r takes
+
+    .. math:: \text{k-IHT: } z = \theta - \eta_r(H\theta - b),\qquad
+              \text{Topk-I-OBS: } z = \theta - \eta_r(\theta - \theta_{LS}),\qquad
+              \theta \leftarrow T_{k_r}(z),
+
+    the steps of :func:`iobs.solvers.iht_step` and :func:`iobs.solvers.topk_iobs_step`
+    with the undamped :class:`iobs.models.LeastSquares`. Iterates are kept for a block of
+    steps, then the block's residuals come from one product per run (a GEMM, not T gemv).
+
+    As :func:`iobs.run`, a run stops cleanly at its first non-finite loss or error, at an
+    error above ``_EXPLODE`` times its scale, or (Topk-I-OBS) before step 1 when H is not
+    positive definite; its curves then hold the last recorded value.
+
+    Returns ``(loss, error, theta, stop)``: the paper's loss :math:`\lVert r\rVert^2/n` and
+    :math:`\lVert\theta_t-\theta^\star\rVert`, each (R, steps + 1), the last recorded
+    iterate (R, d) and the first unrecorded step (R,) (``steps + 1``: ran to the end).
+    """
+    R, d = B.theta0.shape
+    S = max(1, min(steps + 1, _BLOCK_BYTES // (8 * R * B.y.shape[1])))
+    buf = np.empty((R, S, d))                      # iterates of the current block of steps
+    groups = _k_groups(k)
+    loss, err = np.empty((R, steps + 1)), np.empty((R, steps + 1))
+    stop = np.where(B.singular & (method != "iht"), 1, steps + 1)
+    final, theta, j = B.theta0.copy(), B.theta0, 0
+    with np.errstate(over="ignore", invalid="ignore"):   # diverged runs are cut below
+        for t in range(steps + 1):
+            if t:
+                if method == "iht":
+                    g = np.matmul(B.H, theta[:, :, None])[:, :, 0] - B.b     # (R, d)
+                else:
+                    g = theta - B.theta_ls                                  # H^{-1} grad
+                theta = _hard_threshold_rows(theta - eta[:, None] * g, groups)
+            buf[:, j] = theta
+            j += 1
+            if j == S or t == steps:
+                t0, j = t + 1 - j, 0
+                stop = _record(buf[:, :t + 1 - t0], t0, B, loss, err, stop, final)
+    hold = np.minimum(np.arange(steps + 1), stop[:, None] - 1)    # hold the last value
+    return (np.take_along_axis(loss, hold, axis=1), np.take_along_axis(err, hold, axis=1),
+            final, stop)
+
+
+def _record(blk, t0, B, loss, err, stop, final):
+    """Curves of steps ``t0 ..`` from their iterates ``blk`` (R, s, d), the driver's stops,
+    and the last recorded iterates; fills ``loss``, ``err``, ``final``, returns ``stop``."""
+    res = np.matmul(blk, B.Xt) - B.y[:, None, :]                        # (R, s, n)
+    s, T = blk.shape[1], loss.shape[1] - 1
+    loss[:, t0:t0 + s] = lb = np.mean(res * res, axis=2)
+    err[:, t0:t0 + s] = eb = np.linalg.norm(blk - B.theta_star[:, None, :], axis=2)
+    scale = np.maximum(np.linalg.norm(B.theta_star, axis=1), 1.0)
+    limit = _EXPLODE * np.maximum(err[:, 0], scale)[:, None]       # as the driver's
+    bad = ~np.isfinite(lb) | ~np.isfinite(eb) | ((np.arange(t0, t0 + s) > 0) & (eb > limit))
+    first = np.where(bad.any(axis=1), t0 + bad.argmax(axis=1), T + 1)
+    stop = np.minimum(stop, np.maximum(first, 1))     # step 0 is always recorded
+    mine = np.flatnonzero((stop > t0) & (stop <= t0 + s))    # last recorded step is here
+    final[mine] = blk[mine, stop[mine] - 1 - t0]
+    return stop
+
+
+def _warn_stops(method, stop, steps, r0):
+    """The driver's RuntimeWarning for runs that stopped early (none on these problems)."""
+    early = np.flatnonzero(stop <= steps)
+    if early.size:
+        warnings.warn(f"{method}: runs {(early + r0).tolist()} stopped early (singular "
+                      f"Hessian or divergence) at steps {stop[early].tolist()}; their curves "
+                      "hold the last value", RuntimeWarning, stacklevel=3)
+
+
+def _summary(curves, truths, config):
+    out = {"config": {**config, "theta_star": np.asarray(truths)}}
+    for m, c in curves.items():
+        loss, err = np.asarray(c["loss"]), np.asarray(c["error"])
+        out[m] = {"loss_mean": loss.mean(0), "loss_std": loss.std(0),
+                  "error_mean": err.mean(0), "error_std": err.std(0),
+                  "theta_final": np.asarray(c["theta_final"])}
+    return out
+
+
+def _reproduce_reference(prior="gaussian", runs=20, steps=None, scaling="paper", seed=0):
+    """:func:`reproduce_synthetic` one run and one method at a time through :func:`iobs.run`
+    (slow, about 40 us of overhead per step): the reference the batched kernel must match."""
+    prior, runs, steps, scaling, seed = _check_synthetic(prior, runs, steps, scaling, seed)
+    curves = {m: {"loss": [], "error": [], "theta_final": []} for m in _METHODS}
+    truths = []
+    for r in range(runs):
+        prob, k, theta0, H = _synthetic_run(prior, seed, r)
+        L = float(np.linalg.eigvalsh(H)[-1])
+        truths.append(prob.theta_star)
+        for m in curves:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                tr = run(prob, m, k=k, steps=steps, eta=_eta(m, scaling, prob.n, L),
+                         theta0=theta0)
+            curves[m]["loss"].append(_pad(2.0 * tr.loss, steps))
+            curves[m]["error"].append(_pad(tr.error, steps))
+            curves[m]["theta_final"].append(tr.x[-1])
+    config = {"prior": prior, "runs": runs, "steps": steps, "scaling": scaling, "seed": seed,
+              "d": prob.d, "n": prob.n, "k": k}
+    return _summary(curves, truths, config)
+
+
 def _pad(a, steps):
-    """Hold the last value if a run stopped early (e.g. reached an exact zero error)."""
+    """Hold the last value if a run stopped early (singular Hessian or divergence)."""
     a = np.asarray(a, dtype=float)
     return np.concatenate([a, np.full(steps + 1 - a.size, a[-1])]) if a.size < steps + 1 else a
 
