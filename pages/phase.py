@@ -11,13 +11,16 @@ import numpy as np
 import streamlit as st
 
 import iobs
-from iobs.phase import (DEFAULT_DAMPING, ORACLE, PhaseMap, _run_cell, _solve, default_executor,
-                        phase_transition, rule_of_thumb_delta)
+from iobs._phase_gram import _iterate_rows, _stops, _topk_rows
+from iobs.phase import (DEFAULT_DAMPING, ORACLE, PhaseMap, _solve, default_executor,
+                        phase_trials, rule_of_thumb_delta)
 from iobs.research_figures import RULE_LABEL, phase_curves, phase_maps
 from pages import common
 
-# Page defaults: a small grid that finishes in about 10-15 s on 2 busy cores (measured;
-# cached afterwards): d = 100, 16 x 10 cells, 6 trials, 300 iterations, five methods.
+# Page defaults: d = 100, 16 x 10 cells, 6 trials, 300 iterations, five methods. On 2 idle
+# cores (measured, benchmarks/app_latency.py): about 2.5 s from scratch (a seed or budget
+# change), then cached per row and trial: fewer trials rerun in about 0.1 s, one more trial
+# costs about 0.6 s (only the new trials run). The first visit adds about 1 s of pool start.
 METHODS = ("iht", "topk-iobs", "iobs", "htp", "omp")
 CHOICES = (*METHODS, ORACLE)
 DIMS = (16, 32, 64, 100, 128, 256)
@@ -38,11 +41,12 @@ def _pool():
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _row(methods, d, deltas, rho, trials, seed, steps):
-    """One row of the map (one ρ, every δ): ``{method: success fractions}``."""
-    pm = phase_transition(list(methods), d, list(deltas), [rho], trials, seed,
-                          executor=_pool(), steps=steps)
-    return {m: a[0] for m, a in pm.items()}
+def _row(methods, d, deltas, rho, first, trials, seed, steps):
+    """Trials ``first, ..., trials - 1`` of one row (one ρ, every δ): bool of shape
+    (methods, δ, trials - first). Trials are seeded one by one, so rows only ever grow."""
+    out = phase_trials(list(methods), d, list(deltas), [rho], trials - first, seed,
+                       first=first, executor=_pool(), steps=steps)
+    return out[:, 0] == 1.0
 
 
 def _grid(n, top):
@@ -77,39 +81,47 @@ def _resume():
 
 
 def compute(cfg, seed):
-    """Fill the map row by row from the per-session memo, the cache, or the pool; a Stop
-    click interrupts between rows and leaves the rows done so far."""
-    key = (*cfg.values(), seed)
-    memo = st.session_state.setdefault("ph_memo", {})
-    missing = [r for r in cfg["rhos"] if (key, r) not in memo]
+    """Fill the map row by row from the per-session memo of per-trial outcomes, the cache,
+    or the pool. Fewer trials reuse a prefix of the memo; more trials compute only the new
+    ones. A Stop click interrupts between rows and leaves the rows done so far."""
+    key = (cfg["methods"], cfg["d"], cfg["deltas"], cfg["steps"], seed)   # not the trials
+    memo = st.session_state.setdefault("ph_memo", {})      # (key, ρ) -> (methods, δ, trials)
+    T = cfg["trials"]
+    have = {r: memo[(key, r)].shape[-1] if (key, r) in memo else 0 for r in cfg["rhos"]}
+    missing = [r for r in cfg["rhos"] if have[r] < T]
     stopped = st.session_state.get("ph_stopped", False)
-    seconds = None
+    seconds, fresh = None, all(have[r] == 0 for r in missing)
     if missing and not stopped:
         slot = st.empty()
         slot.button("Stop", key="ph_stop", icon=":material/stop_circle:", on_click=_stop,
                     help="Stop after the current row; the rows done so far stay.")
         t0 = time.perf_counter()
-        with common.progress(f"Computing {len(missing)} rows of {len(cfg['deltas'])} cells "
-                             f"on {WORKERS} processes ...") as tick:
+        what = (f"{len(missing)} rows of {len(cfg['deltas'])} cells" if fresh else
+                f"trials up to {T} in {len(missing)} rows")
+        with common.progress(f"Computing {what} on {WORKERS} processes ...") as tick:
             for i, rho in enumerate(missing):
-                args = (cfg["methods"], cfg["d"], cfg["deltas"], rho, cfg["trials"], seed,
+                args = (cfg["methods"], cfg["d"], cfg["deltas"], rho, have[rho], T, seed,
                         cfg["steps"])
                 try:
-                    memo[(key, rho)] = _row(*args)
+                    new = _row(*args)
                 except BrokenProcessPool:
                     _pool.clear()
                     common.error("A worker process died (out of memory?)",
                                  "press Resume to continue with fresh workers, or lower d")
                     st.session_state["ph_stopped"] = True
                     break
+                old = memo.get((key, rho))
+                memo[(key, rho)] = new if old is None else np.concatenate([old, new], -1)
                 tick((i + 1) / len(missing))
         seconds = time.perf_counter() - t0
         slot.empty()
-    maps = {m: np.array([memo[(key, r)][m] if (key, r) in memo
-                         else np.full(len(cfg["deltas"]), np.nan) for r in cfg["rhos"]])
-            for m in cfg["methods"]}
-    config = {"d": cfg["d"], "trials": cfg["trials"], "seed": seed, "steps": cfg["steps"],
-              "damping": DEFAULT_DAMPING, "seconds": seconds}
+    rows = [memo.get((key, r)) for r in cfg["rhos"]]
+    rows = [np.full((len(cfg["methods"]), len(cfg["deltas"])), np.nan)
+            if a is None or a.shape[-1] < T else a[:, :, :T].mean(-1) for a in rows]
+    maps = {m: np.array([a[i] for a in rows]) for i, m in enumerate(cfg["methods"])}
+    config = {"d": cfg["d"], "trials": T, "seed": seed, "steps": cfg["steps"],
+              "damping": DEFAULT_DAMPING, "seconds": seconds, "fresh": fresh,
+              "rows": len(missing)}
     return PhaseMap(maps, deltas=cfg["deltas"], rhos=cfg["rhos"], config=config)
 
 
@@ -189,9 +201,10 @@ def main():
     pm = compute(cfg, common.seed())
     secs = pm.config["seconds"]
     if secs is not None:
-        st.caption(f"Computed {len(cfg['rhos'])} × {len(cfg['deltas'])} cells in "
-                   f"{secs:.1f} s on {WORKERS} processes (cached now). "
-                   + common.badge("measured here"))
+        what = (f"{len(cfg['rhos'])} × {len(cfg['deltas'])} cells" if pm.config["fresh"]
+                else f"the new trials of {pm.config['rows']} rows")
+        st.caption(f"Computed {what} in {secs:.1f} s on {WORKERS} processes (cached now; "
+                   "fewer trials reuse them). " + common.badge("measured here"))
     show(pm, "Computed here", resumable=True)
     with st.expander("Larger grids: the command line", icon=":material/terminal:"):
         st.code("python -m iobs phase --d 200 --deltas 0.05:1:20 --rhos 0.05:1:20 "
@@ -199,7 +212,8 @@ def main():
                 language="bash")
         st.caption("Every trial is seeded by (seed, d, n, k*, trial) only, so grids split "
                    "over processes or machines, or extended cell by cell, agree exactly.")
-    common.show_code(_solve, _run_cell, title="Show the code (one trial, one cell)")
+    common.show_code(_solve, _iterate_rows, _stops, _topk_rows,
+                     title="Show the code (one trial; the batched kernel that runs here)")
 
 
 main()

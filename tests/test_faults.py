@@ -252,7 +252,7 @@ def test_a_stopped_phase_computation_leaves_the_app_usable():
 
 
 # -- the same, live: Stop pressed while the server computes ---------------------------
-LIVE = "ph_d=64&ph_nd=8&ph_nr=10&ph_trials=4&ph_steps=300"   # ~5-10 s on 2 busy cores
+LIVE = "ph_d=128&ph_nd=10&ph_nr=12&ph_trials=8&ph_steps=300"   # ~3-5 s on 2 idle cores
 
 
 async def _until_finished(ws, on_element=None) -> tuple[list, int]:

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from iobs.cli_research import main as cli_main
 from iobs.cli_research import parse_grid
-from iobs.phase import (ORACLE, PhaseMap, _run_cell, curve_50, default_executor, grid_sizes,
+from iobs.phase import (ORACLE, PhaseMap, _run_cells, curve_50, default_executor, grid_sizes,
                         phase_transition, rule_of_thumb_delta)
 
 D = 16
@@ -76,9 +76,9 @@ def test_grid_extends_cell_by_cell_and_trial_by_trial(full_map):
     for m in METHODS:
         assert np.array_equal(part[m], full_map[m][:2, 1:3])
     n, ks = grid_sizes(D, 0.5, 0.3)
-    four = _run_cell(METHODS, D, n, ks, 4, 0, None, 1e-6, 60, 1e-4)
-    two = _run_cell(METHODS, D, n, ks, 2, 0, None, 1e-6, 60, 1e-4)
-    assert np.array_equal(four[:, :2], two)
+    four = _run_cells(METHODS, D, [(n, ks)], 4, 0, None, 1e-6, 60, 1e-4)
+    two = _run_cells(METHODS, D, [(n, ks)], 2, 0, None, 1e-6, 60, 1e-4)
+    assert np.array_equal(four[:, :, :2], two)
 
 
 def test_splitting_the_grid_over_two_processes_gives_the_same_map(full_map):
