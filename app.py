@@ -6,29 +6,15 @@ explicitly), the shared sidebar and the home page.
 
 from __future__ import annotations
 
+import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+
+# isort: split
 from pathlib import Path
 
 import streamlit as st
 
-# Import the heavy modules once, before concurrent first visits import them in parallel
-# script threads (a cold start with many sessions hit "partially initialized module").
-PRELOAD = ("pandas", "plotly.graph_objects", "plotly.subplots", "iobs", "iobs.figures",
-           "iobs.figures_projection", "iobs.lessons", "iobs.phase", "iobs.research_figures",
-           "iobs.experiments", "iobs.layerwise")
-
-
-@st.cache_resource(show_spinner=False)
-def _preload() -> None:
-    import importlib
-
-    for name in PRELOAD:
-        importlib.import_module(name)
-
-
-_preload()
-
-from iobs.backend import info  # noqa: E402
-from pages import common  # noqa: E402
+from iobs.backend import info
+from pages import common
 
 HERE = Path(__file__).parent
 HOME_COND = 100.0          # condition number of the live comparison: IHT is visibly slow

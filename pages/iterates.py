@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+
+# isort: split
 import contextlib
 import dataclasses
 import warnings

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+
+# isort: split
 import os
 import time
 from concurrent.futures.process import BrokenProcessPool

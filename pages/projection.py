@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+
+# isort: split
 import numpy as np
 import pandas as pd
 import streamlit as st

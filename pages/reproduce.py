@@ -3,6 +3,9 @@ authors' own means as reference points and a paper-scaling / exact-Newton toggle
 
 from __future__ import annotations
 
+import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+
+# isort: split
 import time
 
 import pandas as pd

@@ -41,3 +41,21 @@ def test_the_load_test_refuses_unbounded_runs():
         load.main(5, load.MAX_SECONDS + 1)
     with pytest.raises(ValueError, match="pages"):
         load.main(5, 10, pages=["admin"])
+
+
+def test_app_and_every_page_import_the_boot_module_first():
+    """Concurrent first visits on a fresh server run app.py and page files in parallel
+    threads; two threads importing the same modules in different orders can be handed a
+    partially initialised module (seen in a load run). ``pages._boot`` imports them under
+    its own import lock, so it must be the first import of every script."""
+    import ast
+
+    scripts = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+    for path in scripts:
+        if path.name in ("common.py", "_boot.py"):
+            continue                                  # modules, not scripts
+        imports = [n for n in ast.parse(path.read_text()).body
+                   if isinstance(n, (ast.Import, ast.ImportFrom))
+                   and getattr(n, "module", None) != "__future__"]
+        first = imports[0]
+        assert isinstance(first, ast.Import) and first.names[0].name == "pages._boot", path

@@ -1,0 +1,19 @@
+"""Imported first by app.py and by every page: the heavy modules, once per process.
+
+On a fresh server, concurrent first visits run scripts in parallel threads, and deep links
+even run page files directly (Streamlit's v1 page mode, see ``common._shell``). Python's
+per-module import locks then let two threads that import the same modules in different
+orders deadlock, and the import machinery breaks the tie by handing one of them a
+partially initialised module ("cannot import name ... from partially initialized module").
+Importing this module is serialised by its own import lock: the first thread imports the
+list below, in this order, while every other thread waits for it.
+"""
+
+import importlib
+
+PRELOAD = ("numpy", "pandas", "plotly.graph_objects", "plotly.subplots", "iobs",
+           "iobs.figures", "iobs.figures_projection", "iobs.lessons", "iobs.phase",
+           "iobs.research_figures", "iobs.experiments", "iobs.layerwise", "pages.common")
+
+for _name in PRELOAD:
+    importlib.import_module(_name)
