@@ -82,7 +82,7 @@ def measure(page: str | None, key: str, values: list, repeats: int, other: str |
     out = {"first": first, "warm": warm, "change": change, "change_max": change_max,
            "change_cpu": change_cpu, "other": None}
     if other:
-        out["other"] = _changes(at, other, list(other_values)[:repeats])[0]
+        out["other"] = _changes(at, other, list(other_values)[:repeats])[:2]
     return out
 
 
@@ -97,7 +97,8 @@ def main(argv=None) -> int:
     for name in args.pages:
         page, key, values, other, other_values = PAGES[name]
         r = results[name] = measure(page, key, values, args.repeats, other, other_values)
-        tail = f"{r['other']:>10.2f}s ({other})" if other else ""
+        tail = (f"{r['other'][0]:>6.2f}s (max {r['other'][1]:.2f}s, {other})" if other
+                else "")
         print(f"{name:<12} {r['first']:>9.2f}s {r['warm']:>14.3f}s {r['change']:>13.3f}s "
               f"{r['change_max']:>7.3f}s {r['change_cpu']:>7.3f}s   {key:<12} {tail}",
               flush=True)

@@ -7,6 +7,7 @@ import pages._boot  # noqa: F401  (first: serialises cold-start imports)
 # isort: split
 import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
@@ -34,6 +35,7 @@ SWEEP = {"vit": tuple(s / 100 for s in range(SPARSITY_MIN, SPARSITY_MAX + 1, SPA
          "gpt": (0.3, 0.5, 0.7)}
 WORKERS = min(2, os.cpu_count() or 1)
 IOBS_ONLY = {"rounds": ROUNDS, "lr": None}  # knobs only I-OBS reads (others get the defaults)
+TRAJECTORIES = 64   # I-OBS runs kept round by round (ViT: about 1.5 MB each at T = 5)
 LABELS = figures.LABELS
 
 
@@ -65,13 +67,53 @@ def knobs_for(method, knobs):
     return knobs if method == "iobs" else knobs | IOBS_ONLY
 
 
+class Trajectories:
+    """The longest I-OBS run computed so far for each setting but the rounds, every round
+    kept (:func:`iobs.prune.study.iobs_trajectory`), shared by all sessions: fewer rounds
+    are a lookup, more rounds continue from the last one. Least recently used runs go first
+    beyond :data:`TRAJECTORIES`. Nothing handed out from here is modified by its readers."""
+
+    def __init__(self, size: int):
+        self.size, self.lock, self.runs = size, threading.Lock(), OrderedDict()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.runs:
+                self.runs.move_to_end(key)
+            return self.runs.get(key)
+
+    def put(self, key, run):
+        with self.lock:
+            old = self.runs.get(key)
+            if old is None or len(run["rounds"]) > len(old["rounds"]):
+                self.runs[key] = run
+            self.runs.move_to_end(key)
+            while len(self.runs) > self.size:
+                self.runs.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def trajectories():
+    return Trajectories(TRAJECTORIES)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def run_one(name, method, sparsity, pattern, calibration, damping, rounds, lr, seed):
-    """One prune as plain numbers and NumPy masks and parameters (or {"error": ...})."""
+    """One prune as plain numbers and NumPy masks and parameters (or {"error": ...}); I-OBS
+    through the shared round-by-round runs."""
+    model, knobs = get_model(name), dict(calibration=calibration, damping=damping, lr=lr,
+                                         seed=seed)
     try:
-        return study.run_method(get_model(name), method, sparsity, pattern=pattern,
-                                calibration=calibration, damping=damping, rounds=rounds,
-                                lr=lr, seed=seed, keep_state=True)
+        if method != "iobs":
+            return study.run_method(model, method, sparsity, pattern=pattern, rounds=rounds,
+                                    keep_state=True, **knobs)
+        key = (name, sparsity, pattern, calibration, damping, lr, seed)
+        run = trajectories().get(key)
+        if run is None or len(run["rounds"]) < rounds:
+            run = study.iobs_trajectory(model, sparsity, rounds=rounds, pattern=pattern,
+                                        resume=run, **knobs)
+            trajectories().put(key, run)
+        return study.iobs_at(model, run, rounds)
     except (ValueError, np.linalg.LinAlgError) as exc:
         return {"error": str(exc)}
 

@@ -193,6 +193,28 @@ def test_sweep_and_cli_report_plain_numbers(vit, capsys):
     assert printed["method"] == "obd" and 0 < printed["pruned"]["accuracy"] <= 1
 
 
+def test_iobs_runs_kept_round_by_round_give_every_smaller_and_larger_t_exactly(vit):
+    """A T-round I-OBS run answers every T' <= T, and continuing it gives what a fresh
+    T'' > T run gives: the same records, best round, masks, layer errors and weights."""
+    def same(a, b):
+        for key in ("test", "val", "best_round", "rounds", "layers"):
+            assert a[key] == b[key], key
+        assert all(np.array_equal(x, y) for x, y in zip(a["masks"], b["masks"], strict=True))
+        assert a["state"].keys() == b["state"].keys()
+        assert all(np.array_equal(a["state"][k], b["state"][k]) for k in a["state"])
+
+    two = study.iobs_trajectory(vit, 0.6, rounds=2, seed=3)
+    three = study.iobs_trajectory(vit, 0.6, rounds=3, seed=3, resume=two)
+    assert [len(r["rounds"]) for r in (two, three)] == [2, 3]
+    for t in (1, 2, 3):
+        same(study.iobs_at(vit, three, t),
+             study.run_method(vit, "iobs", 0.6, rounds=t, seed=3, keep_state=True))
+    with pytest.raises(ValueError, match="rounds"):
+        study.iobs_at(vit, two, 3)
+    with pytest.raises(ValueError, match="resume"):
+        P.prune(vit, "obs", 0.6, rounds=3, resume=(two["rounds"][-1]["state"], 2))
+
+
 def test_rebuilt_model_is_the_pruned_model_without_a_second_prune(vit):
     """The page rebuilds a cached prune from its parameters: same weights, same outputs."""
     res = study.run_method(vit, "iobs", 0.6, rounds=2, keep_state=True)
@@ -206,25 +228,32 @@ def test_rebuilt_model_is_the_pruned_model_without_a_second_prune(vit):
 
 
 def test_page_rounds_change_reprunes_only_the_iobs_jobs(monkeypatch):
-    """Rounds and the learning rate reach only I-OBS: a change leaves the other methods'
-    cached prunes alone (counted at the library call)."""
+    """Rounds and the learning rate reach only I-OBS, whose runs are kept round by round:
+    fewer rounds prune nothing, more rounds only continue the I-OBS runs (counted at the
+    library calls), and a sparsity on the sweep prunes nothing new."""
     from streamlit.testing.v1 import AppTest
 
     calls = []
-    real = study.run_method
+    run_method, trajectory = study.run_method, study.iobs_trajectory
     monkeypatch.setattr(study, "run_method",
                         lambda model, method, *a, **k: calls.append(method)
-                        or real(model, method, *a, **k))
+                        or run_method(model, method, *a, **k))
+
+    def continued(model, sparsity, *, rounds, resume=None, **k):
+        calls.append(("iobs", rounds, len(resume["rounds"]) if resume else 0))
+        return trajectory(model, sparsity, rounds=rounds, resume=resume, **k)
+
+    monkeypatch.setattr(study, "iobs_trajectory", continued)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.query_params["seed"] = "7"          # a seed no other test prunes with: cold caches
     at.switch_page("pages/prune.py").run()
-    assert at.number_input(key="seed").value == 7
-    assert not at.exception
-    assert set(calls) == set(P.METHODS)
+    assert at.number_input(key="seed").value == 7 and not at.exception
+    assert set(calls) == set(P.METHODS) - {"iobs"} | {("iobs", 5, 0)}
     calls.clear()
-    at.slider(key="pr_rounds").set_value(2).run()
-    assert not at.exception
-    assert calls and set(calls) == {"iobs"}
+    at.slider(key="pr_rounds").set_value(3).run()     # a prefix of the runs: a lookup
+    assert not at.exception and calls == []
+    at.slider(key="pr_rounds").set_value(6).run()     # one more round on every run
+    assert not at.exception and calls and set(calls) == {("iobs", 6, 5)}
     calls.clear()
     at.slider(key="pr_sparsity").set_value(80).run()   # on the sweep: nothing new to prune
     assert not at.exception and calls == []

@@ -18,7 +18,7 @@ from torch import nn
 from .. import layerwise as lw
 from . import data, store
 from .iterative import iobs_rounds
-from .methods import LayerResult, prune_layers
+from .methods import LayerResult, dense_weights, prune_layers
 from .metrics import metric_name, scores, task_of
 
 __all__ = ["DEFAULTS", "METHODS", "MODELS", "PruneReport", "evaluate", "load_model", "prune"]
@@ -111,7 +111,8 @@ def _check_number(name, value, low, high, *, integer=False, low_open=False):
 def prune(model: nn.Module, method: str, sparsity: float, *, calibration: int | None = None,
           damping: float = 0.01, rounds: int = 5, pattern: str = "unstructured", seed: int = 0,
           lr: float | None = None, update_steps: int | None = None, blocksize: int = 128,
-          progress: Callable[[float, str], None] | None = None) -> tuple[nn.Module, PruneReport]:
+          progress: Callable[[float, str], None] | None = None, on_round=None,
+          resume: tuple[dict, int] | None = None) -> tuple[nn.Module, PruneReport]:
     """Prune the block linears of a copy of ``model``; returns (pruned copy, report).
 
     Parameters
@@ -128,6 +129,11 @@ def prune(model: nn.Module, method: str, sparsity: float, *, calibration: int | 
     pattern : "unstructured" | "2:4"
     seed : int — selects the calibration set and the dense-update minibatches.
     lr, update_steps : I-OBS dense update (Adam learning rate, steps per round).
+    on_round : callable, optional — I-OBS: called after every round with ``(t, model,
+        layers, record)`` (see :func:`iobs.prune.iterative.iobs_rounds`).
+    resume : (state, T), optional — I-OBS: continue a run with the same settings from its
+        round T, whose parameters are ``state`` (name -> array); rounds T+1 .. ``rounds``
+        run and the report covers only them.
     """
     task = task_of(model)
     d = DEFAULTS[task]
@@ -149,14 +155,17 @@ def prune(model: nn.Module, method: str, sparsity: float, *, calibration: int | 
     _check_number("lr", lr, 0.0, 1.0)
     _check_number("update_steps", update_steps, 0, 10_000, integer=True)
     _check_number("blocksize", blocksize, 1, 4096, integer=True)
+    if resume is not None and (method != "iobs" or not 1 <= resume[1] < rounds):
+        raise ValueError(f"resume needs method='iobs' and 1 <= its rounds < rounds={rounds}; "
+                         f"got method={method!r}, resume rounds={resume[1]!r}")
 
     with threadpool_limits(1):  # tiny BLAS calls: extra threads only contend
         return _prune(model, task, method, sparsity, calibration, damping, rounds, pattern,
-                      seed, lr, update_steps, blocksize, progress)
+                      seed, lr, update_steps, blocksize, progress, on_round, resume)
 
 
 def _prune(model, task, method, sparsity, calibration, damping, rounds, pattern, seed, lr,
-           update_steps, blocksize, progress):
+           update_steps, blocksize, progress, on_round=None, resume=None):
     t0 = time.perf_counter()
     cal = data.calibration_batch(task, calibration, ctx=getattr(model.config, "ctx", 64),
                                  seed=seed)
@@ -166,11 +175,16 @@ def _prune(model, task, method, sparsity, calibration, damping, rounds, pattern,
     report = PruneReport(task, method, float(sparsity), pattern, config, [], 0.0)
     if method == "iobs":
         config.update(rounds=rounds, lr=lr, update_steps=update_steps)
+        reference = dense_weights(work)         # layer errors: against the dense model
+        if resume is not None:
+            work.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in resume[0].items()})
         work, report.layers, report.rounds, report.best_round = iobs_rounds(
             work, sparsity, calibration=cal, heldout=data.eval_batch(task, "val"),
             rounds=rounds, lr=lr, update_steps=update_steps,
             update_batch=DEFAULTS[task]["update_batch"], pattern=pattern,
-            damping=damping, blocksize=blocksize, seed=seed, progress=progress)
+            damping=damping, blocksize=blocksize, seed=seed, progress=progress,
+            first_round=1 if resume is None else resume[1] + 1, reference=reference,
+            on_round=on_round)
     else:
         report.layers = prune_layers(work, method, sparsity, calibration=cal, pattern=pattern,
                                      damping=damping, blocksize=blocksize)

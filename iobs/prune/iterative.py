@@ -33,12 +33,14 @@ from .data import Batch
 from .methods import LayerResult, dense_weights, prune_layers, update_dense
 from .metrics import metric_name, scores, task_of
 
-__all__ = ["iobs_rounds"]
+__all__ = ["iobs_rounds", "rank"]
 
 
-def _rank(task: str, s: dict) -> tuple:
-    """Sort key, larger is better: accuracy then lower loss, or lower perplexity."""
-    return (s["accuracy"], -s["loss"]) if task == "vit" else (-s["perplexity"],)
+def rank(task: str, record: dict) -> tuple:
+    """Sort key of a round record, larger is better on held-out data: accuracy then lower
+    loss (ViT), or lower perplexity (GPT). The first of equal rounds wins."""
+    held, loss = record["held_out"], record["held_out_loss"]
+    return (held, -loss) if task == "vit" else (-held,)
 
 
 def iobs_rounds(model: nn.Module, sparsity: float, *, calibration: Batch, heldout: Batch,
@@ -46,20 +48,31 @@ def iobs_rounds(model: nn.Module, sparsity: float, *, calibration: Batch, heldou
                 damping: float,
                 blocksize: int, seed: int,
                 progress: Callable[[float, str], None] | None = None,
-                ) -> tuple[nn.Module, list[LayerResult], list[dict], int]:
-    """Run T = ``rounds`` rounds on ``model`` (modified; pass a copy).
+                first_round: int = 1, reference: list | None = None,
+                on_round: Callable[[int, nn.Module, list[LayerResult], dict], None] | None
+                = None) -> tuple[nn.Module, list[LayerResult], list[dict], int]:
+    """Run rounds ``first_round, ..., rounds`` on ``model`` (modified; pass a copy).
 
-    Returns (best model, its per-layer results, per-round records, best round number).
-    Each record holds ``round``, ``calibration`` and ``held_out`` (the task metric), the
-    two losses and the last dense-update minibatch loss (``None`` in round 1).
+    Returns (best model, its per-layer results, per-round records, best round number),
+    over the rounds run in this call. Each record holds ``round``, ``calibration`` and
+    ``held_out`` (the task metric), the two losses and the last dense-update minibatch loss
+    (``None`` in round 1).
+
+    Resuming: a round depends only on the previous round's model (the dense update starts
+    fresh, seeded by ``seed + t``), so rounds ``T + 1, ...`` continue a run of T rounds
+    exactly when ``model`` carries round T's weights, ``first_round = T + 1`` and
+    ``reference`` holds the dense weights (default: ``model``'s, right for round 1).
+    ``on_round(t, model, layers, record)`` sees every round's model (do not modify it).
     """
     task = task_of(model)
     key = metric_name(task)
     history, best = [], None
-    reference = dense_weights(model)  # layer errors are reported against the dense model
-    for t in range(1, rounds + 1):
+    if reference is None:   # layer errors are reported against the dense model
+        reference = dense_weights(model)
+    for t in range(first_round, rounds + 1):
         if progress is not None:
-            progress((t - 1) / rounds, f"I-OBS round {t}/{rounds}")
+            progress((t - first_round) / (rounds - first_round + 1),
+                     f"I-OBS round {t}/{rounds}")
         update_loss = None
         if t > 1:
             losses = update_dense(model, calibration, steps=update_steps, lr=lr,
@@ -68,10 +81,13 @@ def iobs_rounds(model: nn.Module, sparsity: float, *, calibration: Batch, heldou
         layers = prune_layers(model, "obs", sparsity, calibration=calibration, pattern=pattern,
                               damping=damping, blocksize=blocksize, reference=reference)
         cal, held = scores(model, calibration), scores(model, heldout)
-        history.append({"round": t, "calibration": cal[key], "held_out": held[key],
-                        "calibration_loss": cal["loss"], "held_out_loss": held["loss"],
-                        "update_loss": update_loss})
-        if best is None or _rank(task, held) > _rank(task, best[0]):
-            best = (held, t, copy.deepcopy(model), layers)
+        record = {"round": t, "calibration": cal[key], "held_out": held[key],
+                  "calibration_loss": cal["loss"], "held_out_loss": held["loss"],
+                  "update_loss": update_loss}
+        history.append(record)
+        if on_round is not None:
+            on_round(t, model, layers, record)
+        if best is None or rank(task, record) > rank(task, best[0]):
+            best = (record, t, copy.deepcopy(model), layers)
     _, t_best, model_best, layers_best = best
     return model_best, layers_best, history, t_best

@@ -20,11 +20,12 @@ from torch import nn
 
 from . import data
 from .api import METHODS, evaluate, prune
+from .iterative import rank
 from .metrics import metric_name, task_of
 from .models import prunable_layers
 
-__all__ = ["SWEEP_SPARSITIES", "compare", "detail", "predictions", "rebuild", "run_method",
-           "speed", "sweep"]
+__all__ = ["SWEEP_SPARSITIES", "compare", "detail", "iobs_at", "iobs_trajectory", "predictions",
+           "rebuild", "run_method", "speed", "sweep"]
 
 SWEEP_SPARSITIES = (0.3, 0.5, 0.6, 0.7, 0.8)
 Progress = Callable[[float, str], None]
@@ -100,6 +101,58 @@ def rebuild(model: nn.Module, state: dict) -> nn.Module:
     pruned = copy.deepcopy(model)
     pruned.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
     return pruned.eval().requires_grad_(False)
+
+
+def iobs_trajectory(model: nn.Module, sparsity: float, *, rounds: int,
+                    pattern: str = "unstructured", resume: dict | None = None,
+                    **options) -> dict:
+    """I-OBS(T) with every round kept, so that any T' <= T is a lookup (:func:`iobs_at`)
+    and a larger T continues from the last round instead of starting over.
+
+    Returns {"rounds": [{"record", "test", "layers", "masks", "state", "seconds"}, ...],
+    "config"}: per round its record (as in :func:`iobs.prune.iterative.iobs_rounds`), the
+    test metric, the per-layer results, the masks, the parameters (name -> float array) and
+    the seconds spent up to the end of that round. ``resume`` is an earlier trajectory with
+    the same settings; only rounds beyond its last run.
+    """
+    key = metric_name(task_of(model))
+    done = list(resume["rounds"]) if resume else []
+    config = dict(resume["config"]) if resume else {}
+    if len(done) < rounds:
+        t0 = time.perf_counter()
+        base = done[-1]["seconds"] if done else 0.0
+
+        def keep(t, m, layers, record):
+            done.append({"record": dict(record), "test": evaluate(m)[key],
+                         "layers": [{"name": r.name, "shape": list(r.shape),
+                                     "sparsity": r.sparsity, "error": r.error}
+                                    for r in layers],
+                         "masks": [r.keep for r in layers],
+                         "state": {k: v.detach().numpy().copy()
+                                   for k, v in m.state_dict().items()},
+                         "seconds": base + time.perf_counter() - t0})
+
+        _, report = prune(model, "iobs", sparsity, pattern=pattern, rounds=rounds,
+                          on_round=keep, resume=(done[-1]["state"], len(done)) if done
+                          else None, **options)
+        config = report.config
+    return {"rounds": done, "config": {**config, "rounds": len(done)}}
+
+
+def iobs_at(model: nn.Module, trajectory: dict, rounds: int) -> dict:
+    """:func:`run_method`'s I-OBS result (``keep_state=True``) for T = ``rounds`` from a
+    :func:`iobs_trajectory` of at least that many rounds: the best of its first T rounds on
+    held-out data, as :func:`iobs.prune.iterative.iobs_rounds` picks it."""
+    per = trajectory["rounds"][:rounds]
+    if len(per) < rounds:
+        raise ValueError(f"rounds must be at most the trajectory's {len(per)}; got {rounds}")
+    task = task_of(model)
+    best = max(range(rounds), key=lambda i: rank(task, per[i]["record"]))   # first on ties
+    b = per[best]
+    return {"test": b["test"], "val": b["record"]["held_out"], "seconds": per[-1]["seconds"],
+            "config": {**trajectory["config"], "rounds": rounds}, "layers": b["layers"],
+            "masks": b["masks"], "rounds": [dict(p["record"]) for p in per],
+            "best_round": best + 1, "state": b["state"]}
 
 
 def compare(model: nn.Module, sparsity: float, *, pattern: str = "unstructured",
