@@ -17,14 +17,16 @@ Reproducible and splittable: the problem of trial ``t`` in the cell with sizes
 grid can be split over processes or machines, extended by new cells or more trials, and
 the shared cells come out identical. Work goes to any :class:`concurrent.futures.Executor`
 (default: a process pool on this machine; a Dask ``distributed`` client's
-``client.get_executor()`` works unchanged), one picklable work unit per few cells of a row.
+``client.get_executor()`` works unchanged), one picklable work unit per few cells of a row,
+every row's units submitted at once (:func:`phase_rows` hands rows back as they complete).
 
 Two implementations of a trial: :func:`_solve` runs one method through
 :func:`iobs.driver.iterate` (the obviously correct reference, about 40 us of overhead per
-step); the work units run up to 16 trials at once in Gram form (below), about 4x faster (the
-CLI's default grid, 4,800 runs: 2.3 s instead of 10.5 s on 2 cores, measured). Their
+step); the work units run up to 16 trials at once in Gram form (below), about 6x faster (the
+CLI's default grid, 4,800 runs: 1.7 s instead of 10.6 s on 2 cores, measured). Their
 arithmetic differs from the reference's in rounding only (products with :math:`X^\top X/n`
-instead of :math:`X` then :math:`X^\top`), and they take the same decisions: every trial of
+instead of :math:`X` then :math:`X^\top`, :math:`L` from :math:`XX^\top/n` when n < d, LU
+solves for inverses), and they take the same decisions: every trial of
 ``tests/test_phase_batched.py`` and of the default grid at several seeds agrees.
 
 Damping (named safeguard): for ``n < d`` the Hessian :math:`X^\top X/n` is singular, so the
@@ -48,7 +50,8 @@ import os
 import sys
 import time
 import types
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 
 import numpy as np
@@ -61,7 +64,7 @@ from iobs.models import SingularHessian, make_model
 from iobs.solvers import METHODS
 
 __all__ = ["DEFAULT_DAMPING", "ORACLE", "PhaseMap", "curve_50", "default_executor", "grid_sizes",
-           "phase_transition", "phase_trials", "rule_of_thumb_delta"]
+           "phase_rows", "phase_transition", "phase_trials", "rule_of_thumb_delta"]
 
 DEFAULT_DAMPING = 1e-6  # relative to mean diag H; only for Newton methods when n < d
 CSV_FIELDS = ("method", "d", "delta", "rho", "n", "k_star", "trials", "seed", "success")
@@ -276,14 +279,16 @@ class PhaseMap(dict):
                                                            "seed": seed, "source": "csv"})
 
 
-_CELLS = 5   # cells per work unit: a default row (10 cells) is two units, one per page worker
+_PROBLEMS = 32   # problems per work unit: two batches (fewer, fuller units when trials are few)
 
 
-def _units(deltas, rhos):
-    """Work units ``(row, columns)`` of at most :data:`_CELLS` cells, the columns interleaved
-    so that cheap and dear cells (small and large n) mix."""
+def _units(deltas, rhos, trials):
+    """Work units ``(row, columns)``, each about :data:`_PROBLEMS` problems of one row (a
+    whole row when its cells hold fewer), the columns interleaved so that cheap and dear
+    cells (small and large n) mix. The page's defaults: a row is two units of 5 cells x 6
+    trials, or one unit of 10 cells x 1 trial when one more trial is asked for."""
+    g = min(len(deltas), max(1, round(len(deltas) * trials / _PROBLEMS)))
     for i in range(len(rhos)):
-        g = -(-len(deltas) // _CELLS)
         for part in range(g):
             yield i, list(range(part, len(deltas), g))
 
@@ -309,6 +314,66 @@ def _checked(methods, d, deltas, rhos, trials, seed, k, damping, steps, tol):
     return methods, d, deltas, rhos, trials, seed, k, damping, steps, tol
 
 
+def phase_rows(methods: Sequence[str], d: int, deltas: Sequence[float],
+               rhos: Sequence[float], trials: int, seed: int = 0, *, first: int = 0,
+               executor: Executor | None = None,
+               progress: Callable[[float], None] | None = None,
+               stop: Callable[[], bool] | None = None, k: float | None = None,
+               damping: float = DEFAULT_DAMPING, steps: int = 300,
+               tol: float = 1e-4) -> Iterator[tuple[int, np.ndarray]]:
+    r"""The outcomes of :func:`phase_trials` row by row, as rows complete: pairs ``(i,
+    success)``, ``success`` bool of shape (len(methods), len(deltas), trials) for
+    ``rhos[i]``. The work units of every row are submitted at once (the executor keeps its
+    workers busy across rows); closing the generator, or ``stop``, cancels the units not yet
+    started. Arguments as in :func:`phase_trials`, validated at the call.
+
+    Examples
+    --------
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(1) as ex:
+    ...     rows = dict(phase_rows(["iobs"], 16, [1.0], [0.5, 0.25], 2, executor=ex))
+    >>> sorted(rows), rows[0].tolist()
+    ([0, 1], [[[True, True]]])
+    """
+    args = _checked(methods, d, deltas, rhos, trials, seed, k, damping, steps, tol)
+    return _rows(*args, check_int("first", first, 0, 10**9), executor, progress, stop)
+
+
+def _rows(methods, d, deltas, rhos, trials, seed, k, damping, steps, tol, first, executor,
+          progress, stop):
+    own = executor is None
+    ex = default_executor() if own else executor
+    futures = {}
+    units = [(i, cols, [grid_sizes(d, deltas[j], rhos[i]) for j in cols])
+             for i, cols in _units(deltas, rhos, trials)]
+    try:   # dear units (large k*: long runs, large refits) first, so that the last are short
+        for i, cols, cells in sorted(units, key=lambda u: -sum(ks for _, ks in u[2])):
+            f = ex.submit(_run_cells, methods, d, cells, trials, seed, k, damping, steps, tol,
+                          first)
+            futures[f] = (i, cols)
+        rows = {i: np.zeros((len(methods), len(deltas), trials), dtype=bool)
+                for i in range(len(rhos))}
+        left = Counter(i for i, _ in futures.values())
+        pending, total = set(futures), len(futures)
+        while pending:
+            if stop is not None and stop():
+                return
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for f in done:
+                i, cols = futures[f]
+                rows[i][:, cols] = f.result()
+                left[i] -= 1
+            if done and progress is not None:
+                progress(1.0 - len(pending) / total)
+            for i in sorted(i for i in rows if left[i] == 0):
+                yield i, rows.pop(i)
+    finally:
+        for f in futures:
+            f.cancel()
+        if own:
+            ex.shutdown(wait=True, cancel_futures=True)
+
+
 def phase_trials(methods: Sequence[str], d: int, deltas: Sequence[float],
                  rhos: Sequence[float], trials: int, seed: int = 0, *, first: int = 0,
                  executor: Executor | None = None,
@@ -330,7 +395,7 @@ def phase_trials(methods: Sequence[str], d: int, deltas: Sequence[float],
     -------
     ndarray of shape (len(methods), len(rhos), len(deltas), trials)
         1.0 where the trial recovered :math:`\theta^\star`, 0.0 where it did not, NaN in the
-        cells not computed (``stop``).
+        rows not completed (``stop``).
 
     Examples
     --------
@@ -340,34 +405,12 @@ def phase_trials(methods: Sequence[str], d: int, deltas: Sequence[float],
     >>> out.tolist()
     [[[[1.0, 1.0]]]]
     """
-    methods, d, deltas, rhos, trials, seed, k, damping, steps, tol = _checked(
-        methods, d, deltas, rhos, trials, seed, k, damping, steps, tol)
+    args = _checked(methods, d, deltas, rhos, trials, seed, k, damping, steps, tol)
     first = check_int("first", first, 0, 10**9)
+    methods, _, deltas, rhos, trials = args[:5]
     out = np.full((len(methods), len(rhos), len(deltas), trials), np.nan)
-    own = executor is None
-    ex = default_executor() if own else executor
-    futures = {}
-    try:
-        for i, cols in _units(deltas, rhos):
-            cells = [grid_sizes(d, deltas[j], rhos[i]) for j in cols]
-            f = ex.submit(_run_cells, methods, d, cells, trials, seed, k, damping, steps, tol,
-                          first)
-            futures[f] = (i, cols)
-        pending, total = set(futures), len(futures)
-        while pending:
-            if stop is not None and stop():
-                break
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for f in done:
-                i, cols = futures[f]
-                out[:, i, cols] = f.result()
-            if done and progress is not None:
-                progress(1.0 - len(pending) / total)
-    finally:
-        for f in futures:
-            f.cancel()
-        if own:
-            ex.shutdown(wait=True, cancel_futures=True)
+    for i, success in _rows(*args, first, executor, progress, stop):
+        out[:, i] = success
     return out
 
 
@@ -391,13 +434,14 @@ def phase_transition(methods: Sequence[str], d: int, deltas: Sequence[float],
     trials : int
         Problems per cell.
     executor : concurrent.futures.Executor, optional
-        Where the work units (a few cells of one row each) run (default:
+        Where the work units (a few cells of one row each, every row's at once) run (default:
         :func:`default_executor`, shut down afterwards).
     progress : callable, optional
         Called with the finished fraction in [0, 1] after each work unit.
     stop : callable, optional
-        Polled while waiting; when it returns True the pending cells are cancelled and
-        the map comes back with NaN there (``PhaseMap.complete`` says which).
+        Polled while waiting; when it returns True the units not started are cancelled
+        and the map comes back with NaN in the rows not completed (``PhaseMap.complete``
+        says which).
     k : float, optional
         Sparsity as a multiple of :math:`k^\star` (default: :math:`k = k^\star`).
     damping, steps, tol : float, int, float

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pages._boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
+import contextlib
 import os
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -16,14 +17,15 @@ import streamlit as st
 import iobs
 from iobs._phase_gram import _iterate_rows, _stops, _topk_rows
 from iobs.phase import (DEFAULT_DAMPING, ORACLE, PhaseMap, _solve, default_executor,
-                        phase_trials, rule_of_thumb_delta)
+                        phase_rows, rule_of_thumb_delta)
 from iobs.research_figures import RULE_LABEL, phase_curves, phase_maps
 from pages import common
 
 # Page defaults: d = 100, 16 x 10 cells, 6 trials, 300 iterations, five methods. On 2 idle
-# cores (measured, benchmarks/app_latency.py): about 2.5 s from scratch (a seed or budget
+# cores (measured, benchmarks/app_latency.py): about 1.7 s from scratch (a seed or budget
 # change), then cached per row and trial: fewer trials rerun in about 0.1 s, one more trial
-# costs about 0.6 s (only the new trials run). The first visit adds about 1 s of pool start.
+# costs about 0.4 s (only the new trials run, every row's at once). The first visit adds
+# about 1 s of pool start.
 METHODS = ("iht", "topk-iobs", "iobs", "htp", "omp")
 CHOICES = (*METHODS, ORACLE)
 DIMS = (16, 32, 64, 100, 128, 256)
@@ -44,12 +46,15 @@ def _pool():
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _row(methods, d, deltas, rho, first, trials, seed, steps):
+def _row(methods, d, deltas, rho, first, trials, seed, steps, _new=None):
     """Trials ``first, ..., trials - 1`` of one row (one ρ, every δ): bool of shape
-    (methods, δ, trials - first). Trials are seeded one by one, so rows only ever grow."""
-    out = phase_trials(list(methods), d, list(deltas), [rho], trials - first, seed,
-                       first=first, executor=_pool(), steps=steps)
-    return out[:, 0] == 1.0
+    (methods, δ, trials - first), shared by every session. Trials are seeded one by one, so
+    rows only ever grow. A lookup (``_new`` None) of a row not stored raises KeyError
+    (nothing is cached then); ``_new`` (not hashed) stores the row computed in :func:`compute`,
+    where the rows missing are computed together."""
+    if _new is None:
+        raise KeyError(rho)
+    return _new
 
 
 def _grid(n, top):
@@ -83,10 +88,61 @@ def _resume():
     st.session_state["ph_stopped"] = False
 
 
+def _cached(cfg, seed, rhos, have):
+    """The rows of ``rhos`` that the cache holds (trials ``have[ρ]`` up to the slider's)."""
+    T, out = cfg["trials"], {}
+    for rho in rhos:
+        with contextlib.suppress(KeyError):
+            out[rho] = _row(cfg["methods"], cfg["d"], cfg["deltas"], rho, have[rho], T, seed,
+                            cfg["steps"])
+    return out
+
+
+def _computed(cfg, seed, rhos, first, progress):
+    """Trials ``first, ...`` of the rows ``rhos`` on the pool, all rows' work submitted at
+    once: pairs (ρ, bool (methods, δ, trials - first)) as rows complete, each stored in the
+    cache. ``progress`` (a Streamlit call) runs after every work unit, so a Stop click (a
+    rerun) interrupts between units; the generator's close cancels the units not started."""
+    T = cfg["trials"]
+    with contextlib.closing(phase_rows(list(cfg["methods"]), cfg["d"], list(cfg["deltas"]),
+                                       rhos, T - first, seed, first=first, executor=_pool(),
+                                       progress=progress, steps=cfg["steps"])) as rows:
+        for i, new in rows:
+            yield rhos[i], _row(cfg["methods"], cfg["d"], cfg["deltas"], rhos[i], first, T,
+                                seed, cfg["steps"], _new=new)
+
+
+def _fill(cfg, seed, todo, have, keep, fresh):
+    """Compute the rows ``todo`` (trials ``have[ρ]`` up to the slider's) on the pool, a
+    progress bar and a Stop button showing; ``keep(ρ, new)`` stores each row as it comes."""
+    slot = st.empty()
+    slot.button("Stop", key="ph_stop", icon=":material/stop_circle:", on_click=_stop,
+                help="Stop now; the rows done so far stay.")
+    T, done = cfg["trials"], 0
+    what = (f"{len(todo)} rows of {len(cfg['deltas'])} cells" if fresh else
+            f"trials up to {T} in {len(todo)} rows")
+    with common.progress(f"Computing {what} on {WORKERS} processes ...") as tick:
+        for first in sorted({have[r] for r in todo}):     # one group, but after a Stop
+            rhos = [r for r in todo if have[r] == first]
+            part = (done / len(todo), len(rhos) / len(todo))    # of the bar
+            try:
+                for rho, new in _computed(cfg, seed, rhos, first,
+                                          lambda f, p=part: tick(p[0] + f * p[1])):
+                    keep(rho, new)
+            except BrokenProcessPool:
+                _pool.clear()
+                common.error("A worker process died (out of memory?)",
+                             "press Resume to continue with fresh workers, or lower d")
+                st.session_state["ph_stopped"] = True
+                break
+            done += len(rhos)
+    slot.empty()
+
+
 def compute(cfg, seed):
-    """Fill the map row by row from the per-session memo of per-trial outcomes, the cache,
-    or the pool. Fewer trials reuse a prefix of the memo; more trials compute only the new
-    ones. A Stop click interrupts between rows and leaves the rows done so far."""
+    """Fill the map from the per-session memo of per-trial outcomes, the cache, or the pool.
+    Fewer trials reuse a prefix of the memo; more trials compute only the new ones. A Stop
+    click interrupts between work units and leaves the rows done so far."""
     key = (cfg["methods"], cfg["d"], cfg["deltas"], cfg["steps"], seed)   # not the trials
     memo = st.session_state.setdefault("ph_memo", {})      # (key, ρ) -> (methods, δ, trials)
     T = cfg["trials"]
@@ -94,30 +150,20 @@ def compute(cfg, seed):
     missing = [r for r in cfg["rhos"] if have[r] < T]
     stopped = st.session_state.get("ph_stopped", False)
     seconds, fresh = None, all(have[r] == 0 for r in missing)
+
+    def keep(rho, new):
+        old = memo.get((key, rho))
+        memo[(key, rho)] = new if old is None else np.concatenate([old, new], -1)
+
     if missing and not stopped:
-        slot = st.empty()
-        slot.button("Stop", key="ph_stop", icon=":material/stop_circle:", on_click=_stop,
-                    help="Stop after the current row; the rows done so far stay.")
         t0 = time.perf_counter()
-        what = (f"{len(missing)} rows of {len(cfg['deltas'])} cells" if fresh else
-                f"trials up to {T} in {len(missing)} rows")
-        with common.progress(f"Computing {what} on {WORKERS} processes ...") as tick:
-            for i, rho in enumerate(missing):
-                args = (cfg["methods"], cfg["d"], cfg["deltas"], rho, have[rho], T, seed,
-                        cfg["steps"])
-                try:
-                    new = _row(*args)
-                except BrokenProcessPool:
-                    _pool.clear()
-                    common.error("A worker process died (out of memory?)",
-                                 "press Resume to continue with fresh workers, or lower d")
-                    st.session_state["ph_stopped"] = True
-                    break
-                old = memo.get((key, rho))
-                memo[(key, rho)] = new if old is None else np.concatenate([old, new], -1)
-                tick((i + 1) / len(missing))
+        got = _cached(cfg, seed, missing, have)
+        for rho, new in got.items():
+            keep(rho, new)
+        todo = [r for r in missing if r not in got]
+        if todo:
+            _fill(cfg, seed, todo, have, keep, fresh)
         seconds = time.perf_counter() - t0
-        slot.empty()
     rows = [memo.get((key, r)) for r in cfg["rhos"]]
     rows = [np.full((len(cfg["methods"]), len(cfg["deltas"])), np.nan)
             if a is None or a.shape[-1] < T else a[:, :, :T].mean(-1) for a in rows]

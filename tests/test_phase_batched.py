@@ -16,8 +16,8 @@ from threadpoolctl import threadpool_limits
 import iobs.phase as phase
 from iobs.models import make_model
 from iobs._phase_gram import _refit_rows, _top_rows
-from iobs.phase import (ORACLE, _run_cell, _run_cells, grid_sizes, phase_transition,
-                        phase_trials)
+from iobs.phase import (ORACLE, _run_cell, _run_cells, _units, grid_sizes, phase_rows,
+                        phase_transition, phase_trials)
 from iobs.problems import make_problem
 from iobs.projections import top_k_mask
 
@@ -98,6 +98,46 @@ def test_phase_trials_extend_trial_by_trial_and_average_to_the_map():
         np.testing.assert_array_equal(pm[m], four[i].mean(-1))
     with pytest.raises(ValueError, match="first"):
         phase_trials(*args, 1, first=-1, executor=ThreadPoolExecutor(1))
+
+
+@pytest.mark.parametrize("trials", [1, 2, 7])
+def test_work_units_cover_each_cell_once_and_their_shape_changes_no_outcome(trials,
+                                                                             monkeypatch):
+    deltas, rhos = [0.25, 0.5, 0.75, 1.0], [0.2, 0.5]
+    cells = sorted((i, j) for i, cols in _units(deltas, rhos, trials) for j in cols)
+    assert cells == [(i, j) for i in range(len(rhos)) for j in range(len(deltas))]
+    args = (["iht", "iobs", "htp", "omp"], 16, deltas, rhos, trials)
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        fuller = phase_trials(*args, executor=ex, steps=40)
+        monkeypatch.setattr(phase, "_PROBLEMS", 1)            # one cell per unit
+        alone = phase_trials(*args, executor=ex, steps=40)
+    assert len(list(_units(deltas, rhos, trials))) == len(cells)
+    np.testing.assert_array_equal(fuller, alone)
+
+
+def test_page_default_rows_are_two_units_or_one_for_a_single_new_trial():
+    deltas, rhos = np.linspace(0.1, 1.0, 10), np.linspace(0.05, 0.8, 16)
+    six, one = list(_units(deltas, rhos, 6)), list(_units(deltas, rhos, 1))
+    assert len(six) == 32 and {len(cols) for _, cols in six} == {5}
+    assert len(one) == 16 and {len(cols) for _, cols in one} == {10}
+
+
+def test_phase_rows_yield_each_row_once_as_phase_trials_and_validate_at_the_call():
+    args = (["iht", "htp"], 16, [0.5, 1.0], [0.2, 0.4, 0.6])
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        full = phase_trials(*args, 2, executor=ex, steps=40)
+        rows = list(phase_rows(*args, 2, executor=ex, steps=40))
+        part = phase_rows(*args, 2, executor=ex, steps=40)
+        at, first = next(part)
+        part.close()                                    # cancels the units not started
+        assert ex.submit(int, 7).result() == 7          # and leaves the executor usable
+    assert sorted(i for i, _ in rows) == [0, 1, 2]
+    for i, success in rows:
+        assert success.dtype == bool and success.shape == (2, 2, 2)
+        np.testing.assert_array_equal(success, full[:, i] == 1.0)
+    np.testing.assert_array_equal(first, full[:, at] == 1.0)
+    with pytest.raises(ValueError, match="trials"):     # before any work or pool starts
+        phase_rows(*args, 0)
 
 
 def test_top_rows_is_top_k_mask_row_by_row_ties_and_nan_included():
