@@ -9,6 +9,7 @@ Importing this module is serialised by its own import lock: the first thread imp
 list below, in this order, while every other thread waits for it.
 """
 
+import gc
 import importlib
 
 PRELOAD = ("numpy", "pandas", "plotly.graph_objects", "plotly.subplots", "iobs",
@@ -17,3 +18,8 @@ PRELOAD = ("numpy", "pandas", "plotly.graph_objects", "plotly.subplots", "iobs",
 
 for _name in PRELOAD:
     importlib.import_module(_name)
+
+# The modules above live as long as the server: move their objects out of the garbage
+# collector's view, so a full collection no longer walks them (a measured ~0.08 s pause
+# that could land in any rerun).
+gc.freeze()

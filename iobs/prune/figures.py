@@ -107,21 +107,31 @@ def layer_errors_figure(names: list[str], errors: dict) -> go.Figure:
 
 
 def digits_figure(images, labels, dense, pruned, *, columns: int = 6) -> go.Figure:
-    """Test digits titled 'true · dense · pruned'; a changed prediction is marked with ✗."""
-    images = np.asarray(images)
-    rows = -(-len(images) // columns)
-    titles = [f"{t} · dense {d} · pruned {p}{' ✗' if p != t else ''}"
-              for t, d, p in zip(labels, dense, pruned, strict=True)]
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles,
-                        horizontal_spacing=0.02, vertical_spacing=0.08)
-    for i, img in enumerate(images):
-        fig.add_trace(go.Heatmap(z=img[::-1], colorscale="gray_r", showscale=False,
-                                 hoverinfo="skip"), row=i // columns + 1, col=i % columns + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, scaleanchor="x", scaleratio=1)
-    fig.update_annotations(font_size=11)
+    """Test digits titled 'true, dense · pruned'; a changed prediction is marked with ✗.
+
+    One heatmap of the images tiled with a blank gap (not one subplot each: building 12
+    subplots took ~85 ms per rerun, this ~5 ms), the titles as annotations above each tile.
+    """
+    images = np.asarray(images, dtype=float)
+    count, h, w = images.shape
+    rows, gap, top = -(-count // columns), 2, 4            # blank pixels between / above
+    H, W = h + gap + top, w + gap
+    canvas = np.full((rows * H, columns * W), np.nan)
+    notes = []
+    for i, (img, t, d, p) in enumerate(zip(images, labels, dense, pruned, strict=True)):
+        r, c = divmod(i, columns)
+        canvas[r * H + top : r * H + top + h, c * W : c * W + w] = img
+        notes.append(dict(x=c * W + (w - 1) / 2, y=r * H + top - 0.8, showarrow=False,
+                          yanchor="bottom",
+                          text=f"true {t}<br>dense {d} · pruned {p}{' ✗' if p != t else ''}",
+                          font=dict(size=11, color="#b2182b" if p != t else "#222222")))
+    fig = go.Figure(go.Heatmap(z=canvas, colorscale="gray_r", showscale=False,
+                               hoverinfo="skip"))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", scaleratio=1)
     fig.update_layout(title="Test digits: true label · dense · pruned prediction",
-                      height=190 * rows)
+                      annotations=notes, height=190 * rows, plot_bgcolor="white",
+                      margin=dict(l=10, r=10, t=60, b=10))
     return fig
 
 
