@@ -116,7 +116,7 @@ def digits_figure(images, labels, dense, pruned, *, columns: int = 6) -> go.Figu
     count, h, w = images.shape
     rows, gap, top = -(-count // columns), 2, 4            # blank pixels between / above
     H, W = h + gap + top, w + gap
-    canvas = np.full((rows * H, columns * W), np.nan)
+    canvas = np.zeros((rows * H, columns * W))     # the gaps: 0, drawn white (no NaN)
     notes = []
     for i, (img, t, d, p) in enumerate(zip(images, labels, dense, pruned, strict=True)):
         r, c = divmod(i, columns)
@@ -126,7 +126,7 @@ def digits_figure(images, labels, dense, pruned, *, columns: int = 6) -> go.Figu
                           text=f"true {t}<br>dense {d} · pruned {p}{' ✗' if p != t else ''}",
                           font=dict(size=11, color="#b2182b" if p != t else "#222222")))
     fig = go.Figure(go.Heatmap(z=canvas, colorscale="gray_r", showscale=False,
-                               hoverinfo="skip"))
+                               zmin=min(0.0, float(images.min())), hoverinfo="skip"))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", scaleratio=1)
     fig.update_layout(title="Test digits: true label · dense · pruned prediction",
