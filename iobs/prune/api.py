@@ -91,8 +91,7 @@ class PruneReport:
         return {
             "model": self.model, "method": self.method, "sparsity": self.sparsity,
             "pattern": self.pattern, "config": dict(self.config), "seconds": self.seconds,
-            "layers": [{"name": r.name, "shape": list(r.shape), "sparsity": r.sparsity,
-                        "error": r.error} for r in self.layers],
+            "layers": [r.to_dict() for r in self.layers],
             "rounds": [dict(r) for r in self.rounds], "best_round": self.best_round,
         }
 

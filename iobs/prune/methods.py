@@ -38,6 +38,11 @@ class LayerResult:
     error: float
     keep: np.ndarray  # (d_out, d_in) bool, True = weight kept
 
+    def to_dict(self) -> dict:
+        """JSON-ready numbers (the mask left out)."""
+        return {"name": self.name, "shape": list(self.shape), "sparsity": self.sparsity,
+                "error": self.error}
+
 
 def _weight(layer: nn.Linear) -> np.ndarray:
     return layer.weight.detach().to(torch.float64).numpy().copy()

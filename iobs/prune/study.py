@@ -91,8 +91,13 @@ def run_method(model: nn.Module, method: str, sparsity: float, *,
            "layers": report.to_dict()["layers"], "masks": [r.keep for r in report.layers],
            "rounds": report.rounds, "best_round": report.best_round}
     if keep_state:
-        out["state"] = {k: v.detach().numpy().copy() for k, v in pruned.state_dict().items()}
+        out["state"] = _state(pruned)
     return out
+
+
+def _state(model: nn.Module) -> dict:
+    """The model's parameters and buffers as NumPy copies (what :func:`rebuild` takes)."""
+    return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
 
 
 def rebuild(model: nn.Module, state: dict) -> nn.Module:
@@ -124,12 +129,8 @@ def iobs_trajectory(model: nn.Module, sparsity: float, *, rounds: int,
 
         def keep(t, m, layers, record):
             done.append({"record": dict(record), "test": evaluate(m)[key],
-                         "layers": [{"name": r.name, "shape": list(r.shape),
-                                     "sparsity": r.sparsity, "error": r.error}
-                                    for r in layers],
-                         "masks": [r.keep for r in layers],
-                         "state": {k: v.detach().numpy().copy()
-                                   for k, v in m.state_dict().items()},
+                         "layers": [r.to_dict() for r in layers],
+                         "masks": [r.keep for r in layers], "state": _state(m),
                          "seconds": base + time.perf_counter() - t0})
 
         _, report = prune(model, "iobs", sparsity, pattern=pattern, rounds=rounds,
