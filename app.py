@@ -6,7 +6,7 @@ explicitly), the shared sidebar and the home page.
 
 from __future__ import annotations
 
-import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
 from pathlib import Path
@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from iobs.backend import info
-from pages import common
+from ui import common
 
 HERE = Path(__file__).parent
 HOME_COND = 100.0          # condition number of the live comparison: IHT is visibly slow
@@ -56,7 +56,7 @@ def _home_runs(cond: float, seed: int) -> dict:
 
 
 def home():
-    from iobs.figures import error_curves
+    from iobs.viz.figures import error_curves
 
     st.title("The Iterative Optimal Brain Surgeon, interactively")
     st.markdown(f"An interactive companion to D. Wu, I.-V. Modoranu, M. Safaryan, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
 import numpy as np
@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 import iobs
-from iobs.figures import error_curves, ratio_plot
-from iobs.lessons import FLOP_BUDGET, convergence_study, estimate_flops
-from pages import common
+from iobs.viz.figures import error_curves, ratio_plot
+from iobs.research.lessons import FLOP_BUDGET, convergence_study, estimate_flops
+from ui import common
 
 # Page defaults. Least squares: a damped Newton step (eta = 0.5) so the I-OBS family shows a
 # linear rate with a drawable bound; IHT at 1/L on cond 100, whose bound is vacuous.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
 import contextlib
@@ -14,10 +14,10 @@ import pandas as pd
 import streamlit as st
 
 import iobs
-from iobs.figures import stem_animation, support_raster
-from iobs.lessons import FLOP_BUDGET, estimate_flops, trace_metrics
+from iobs.viz.figures import stem_animation, support_raster
+from iobs.research.lessons import FLOP_BUDGET, estimate_flops, trace_metrics
 from iobs.models import make_model
-from pages import common
+from ui import common
 
 # Page defaults: an ill-conditioned least-squares problem where IHT visibly struggles and
 # the Newton-based methods land on the truth after one step.

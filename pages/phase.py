@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
 import contextlib
@@ -15,11 +15,11 @@ import numpy as np
 import streamlit as st
 
 import iobs
-from iobs._phase_gram import _iterate_rows, _stops, _topk_rows
-from iobs.phase import (DEFAULT_DAMPING, ORACLE, PhaseMap, _solve, default_executor,
+from iobs.research.engine import _iterate_rows, _stops, _topk_rows
+from iobs.research.phase import (DEFAULT_DAMPING, ORACLE, PhaseMap, _solve, default_executor,
                         phase_rows, rule_of_thumb_delta)
-from iobs.research_figures import RULE_LABEL, phase_curves, phase_maps
-from pages import common
+from iobs.viz.research import RULE_LABEL, phase_curves, phase_maps
+from ui import common
 
 # Page defaults: d = 100, 16 x 10 cells, 6 trials, 300 iterations, five methods. On 2 idle
 # cores (measured, benchmarks/app_latency.py): about 1.7 s from scratch (a seed or budget

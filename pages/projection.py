@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
 import numpy as np
@@ -10,9 +10,10 @@ import pandas as pd
 import streamlit as st
 
 import iobs
-from iobs import lessons, projections
-from iobs.figures_projection import geometry_2d, geometry_3d, rule_walk_figure, saliency_bars
-from pages import common
+from iobs import projections
+from iobs.research import lessons
+from iobs.viz.projection import geometry_2d, geometry_3d, rule_walk_figure, saliency_bars
+from ui import common
 
 # Page defaults: a point where magnitude and the H-metric keep different coordinates.
 GEO_D, GEO_K, POINT, RHO, COND = 2, 1, (0.8, 1.0, 0.5), 0.5, 10.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
 import os
@@ -14,10 +14,11 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from iobs import layerwise
+from iobs.prune import layerwise
 from iobs import prune as P
-from iobs.prune import figures, iterative, study
-from pages import common
+from iobs.prune import iterative, study
+from iobs.viz import prune as figures
+from ui import common
 
 # Page defaults: the ViT at 50% — OBS keeps nearly all of the dense accuracy while
 # magnitude pruning loses points, and the I-OBS rounds show the calibration/held-out split.

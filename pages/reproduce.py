@@ -3,7 +3,7 @@ authors' own means as reference points and a paper-scaling / exact-Newton toggle
 
 from __future__ import annotations
 
-import pages._boot  # noqa: F401  (first: serialises cold-start imports)
+import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
 import time
@@ -11,10 +11,10 @@ import time
 import pandas as pd
 import streamlit as st
 
-from iobs.experiments import SYNTHETIC, _sparse_ls_runs, paper_eta, reproduce_synthetic
-from iobs.research_figures import (AUTHORS_GAUSSIAN, AUTHORS_MNIST, REFERENCE_LABEL,
+from iobs.research.reproduce import SYNTHETIC, _sparse_ls_runs, paper_eta, reproduce_synthetic
+from iobs.viz.research import (AUTHORS_GAUSSIAN, AUTHORS_MNIST, REFERENCE_LABEL,
                                    digit_images, synthetic_curves)
-from pages import common
+from ui import common
 
 # Page defaults. Gaussian prior: the paper's setting (20 runs x 750 steps, all runs batched:
 # about 0.25 s of computation, a slider change redraws in about 0.3 s here, measured).

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:      # `pages` is imported the way app.py imports it
     sys.path.insert(0, str(ROOT))
-from pages import common  # noqa: E402
+from ui import common  # noqa: E402
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 180

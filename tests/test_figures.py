@@ -8,7 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from iobs import figures, figures_projection, lessons
+from iobs.research import lessons
+from iobs.viz import figures
+from iobs.viz import projection as figures_projection
 
 
 def _decode(v):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from iobs import layerwise as lw
+from iobs.prune import layerwise as lw
 
 
 def _problem(rng, d_out=12, d_in=16, n=400):

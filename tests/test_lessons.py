@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import iobs
-from iobs import lessons
+from iobs.research import lessons
 
 
 def test_h_metric_projection_never_costs_more_than_euclidean():

@@ -46,7 +46,7 @@ def test_the_load_test_refuses_unbounded_runs():
 def test_app_and_every_page_import_the_boot_module_first():
     """Concurrent first visits on a fresh server run app.py and page files in parallel
     threads; two threads importing the same modules in different orders can be handed a
-    partially initialised module (seen in a load run). ``pages._boot`` imports them under
+    partially initialised module (seen in a load run). ``ui.boot`` imports them under
     its own import lock, so it must be the first import of every script."""
     import ast
 
@@ -58,4 +58,4 @@ def test_app_and_every_page_import_the_boot_module_first():
                    if isinstance(n, (ast.Import, ast.ImportFrom))
                    and getattr(n, "module", None) != "__future__"]
         first = imports[0]
-        assert isinstance(first, ast.Import) and first.names[0].name == "pages._boot", path
+        assert isinstance(first, ast.Import) and first.names[0].name == "ui.boot", path

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from iobs.cli_research import main as cli_main
-from iobs.cli_research import parse_grid
-from iobs.phase import (ORACLE, PhaseMap, _run_cells, curve_50, default_executor, grid_sizes,
-                        phase_transition, rule_of_thumb_delta)
+from iobs.cli.research import main as cli_main
+from iobs.cli.research import parse_grid
+from iobs.research.phase import (ORACLE, PhaseMap, _run_cells, curve_50, default_executor,
+                                 grid_sizes, phase_transition, rule_of_thumb_delta)
 
 D = 16
 DELTAS = [0.25, 0.5, 0.75, 1.0]

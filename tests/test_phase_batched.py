@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-import iobs.phase as phase
+import iobs.research.phase as phase
 from iobs.models import make_model
-from iobs._phase_gram import _refit_rows, _top_rows
-from iobs.phase import (ORACLE, _run_cell, _run_cells, _units, grid_sizes, phase_rows,
+from iobs.research.engine import _refit_rows, _top_rows
+from iobs.research.phase import (ORACLE, _run_cell, _run_cells, _units, grid_sizes, phase_rows,
                         phase_transition, phase_trials)
 from iobs.problems import make_problem
 from iobs.projections import top_k_mask

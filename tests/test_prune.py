@@ -10,9 +10,10 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the pruning part needs torch")
 
-from iobs import layerwise as lw  # noqa: E402
+from iobs.prune import layerwise as lw  # noqa: E402
 from iobs import prune as P  # noqa: E402
-from iobs.prune import data, figures, hessians, models, store, study, train  # noqa: E402
+from iobs.prune import data, hessians, models, store, study, train  # noqa: E402
+from iobs.viz import prune as figures  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,7 +149,7 @@ def test_corrupt_or_missing_checkpoint_is_retrained_and_written_atomically(tmp_p
 
 
 def test_import_iobs_and_the_prune_cli_do_not_import_torch():
-    code = ("import sys, iobs, iobs.layerwise, iobs.prune.cli, iobs.prune.figures; "
+    code = ("import sys, iobs, iobs.prune.layerwise, iobs.cli.prune, iobs.viz.prune; "
             "assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
@@ -184,7 +185,7 @@ def test_page_runs_without_exception_and_draws_its_charts():
 
 
 def test_sweep_and_cli_report_plain_numbers(vit, capsys):
-    from iobs.prune import cli
+    from iobs.cli import prune as cli
 
     out = study.sweep(vit, sparsities=(0.5,), methods=("magnitude", "obs"))
     assert out["quality"]["obs"][0] > out["quality"]["magnitude"][0]

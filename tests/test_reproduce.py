@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from iobs.cli_research import main as cli_main
-from iobs.experiments import reproduce_synthetic
-from iobs.research_figures import (AUTHORS_GAUSSIAN, REFERENCE_LABEL, RULE_LABEL,
+from iobs.cli.research import main as cli_main
+from iobs.research.reproduce import reproduce_synthetic
+from iobs.viz.research import (AUTHORS_GAUSSIAN, REFERENCE_LABEL, RULE_LABEL,
                                    digit_images, phase_curves, phase_maps, synthetic_curves)
 
 REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "authors-synthetic"

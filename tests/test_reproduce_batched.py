@@ -1,6 +1,6 @@
 """The batched paper experiment against the per-run loop through ``iobs.run``.
 
-:func:`iobs.experiments.reproduce_synthetic` advances all runs together; the slow, obviously
+:func:`iobs.research.reproduce.reproduce_synthetic` advances all runs together; the slow, obviously
 correct reference (``_reproduce_reference``) runs each run and method through the driver.
 They must agree to 1e-10 relative to each array's scale: pointwise relative agreement is
 impossible where a curve sits at the rounding floor (exact Newton reaches theta* to 1e-16,
@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from iobs import experiments, from_arrays, make_problem, run
-from iobs.experiments import (_pad, _reproduce_reference, _sparse_ls_runs, _stack,
+from iobs import from_arrays, make_problem, run
+from iobs.research import reproduce as experiments
+from iobs.research.reproduce import (_pad, _reproduce_reference, _sparse_ls_runs, _stack,
                               _uniform_start, reproduce_synthetic)
 
 RTOL = 1e-10

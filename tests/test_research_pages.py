@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:      # `pages` is imported the way app.py imports it
     sys.path.insert(0, str(ROOT))
 
-from iobs.phase import PhaseMap  # noqa: E402
-from iobs.research_figures import REFERENCE_LABEL, RULE_LABEL  # noqa: E402
+from iobs.research.phase import PhaseMap  # noqa: E402
+from iobs.viz.research import REFERENCE_LABEL, RULE_LABEL  # noqa: E402
 
 PHASE, REPRO = str(ROOT / "pages" / "phase.py"), str(ROOT / "pages" / "reproduce.py")
 TIMEOUT = 240

@@ -2,7 +2,7 @@
 
 The only part of ``iobs`` that imports torch (``import iobs`` does not import this, and
 this package imports torch only when its API is first used, so ``python -m iobs --help``
-and :mod:`iobs.prune.figures` stay light).
+and :mod:`iobs.viz.prune` stay light).
 Models: ``"vit"`` (digits, accuracy) and ``"gpt"`` (Python docs, perplexity); methods:
 ``magnitude``, ``magnitude-global``, ``obd``, ``obs``, ``iobs``.
 

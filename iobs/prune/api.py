@@ -15,7 +15,7 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from .. import layerwise as lw
+from . import layerwise as lw
 from . import data, store
 from .iterative import iobs_rounds
 from .methods import LayerResult, dense_weights, prune_layers

@@ -1,4 +1,4 @@
-"""Torch adapter: run the NumPy kernels of :mod:`iobs.layerwise` on a model's layers.
+"""Torch adapter: run the NumPy kernels of :mod:`iobs.prune.layerwise` on a model's layers.
 
 All functions here write into the model they are given — :func:`iobs.prune.prune` hands
 them a deep copy, never the cached model.
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import layerwise as lw
+from . import layerwise as lw
 from .data import Batch
 from .hessians import layer_hessians
 from .models import prunable_layers

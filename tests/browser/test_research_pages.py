@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from iobs.research_figures import REFERENCE_LABEL, RULE_LABEL
+from iobs.viz.research import REFERENCE_LABEL, RULE_LABEL
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,7 @@
 r"""Pure Plotly builders for the "Inside one projection" lesson (no Streamlit).
 
-Inputs come from :func:`iobs.lessons.projection_geometry` and :func:`iobs.lessons.rule_walk`.
+Inputs come from :func:`iobs.research.lessons.projection_geometry` and
+:func:`iobs.research.lessons.rule_walk`.
 """
 
 from __future__ import annotations

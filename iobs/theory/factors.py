@@ -1,5 +1,6 @@
-r"""Convergence bounds for :math:`e_t = \lVert\theta_t - \theta^\star\rVert`, the constants
-they need, and a check of the paper's assumptions A1-A4 for a given problem.
+r"""The pieces of the convergence bounds for :math:`e_t = \lVert\theta_t - \theta^\star\rVert`:
+contraction factors, bound curves, the constants they need, and a check of the paper's
+assumptions A1-A4 for a given problem. :mod:`iobs.theory.bounds` assembles them per method.
 
 Every bound carries its ``source``: "from the paper" (P: Theorem 1, Lemma 3), "from the
 literature" (L) or "derived here" (R: our sketch in the function's docstring). A bound
@@ -22,7 +23,6 @@ __all__ = [
     "Bound",
     "Constants",
     "assumptions",
-    "bound",
     "constants",
     "fitted_rate",
     "lemma3_factor",
@@ -217,5 +217,3 @@ def fitted_rate(error, floor: float = 1e-10) -> float | None:
     ratio = max(e[last], 1e-300) / e[0]
     return float(ratio ** (1.0 / last))
 
-
-from iobs._bounds import bound  # noqa: E402  (the dispatcher lives in its own module)

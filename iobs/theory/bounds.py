@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from iobs._validate import check_choice, check_float, check_int
-from iobs.theory import (
+from iobs.theory.factors import (
     EIG_MAX_D,
     Bound,
     assumptions,

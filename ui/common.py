@@ -1,6 +1,6 @@
 """Shared UI helpers for every page of the iobs app (Streamlit only; no numerics here).
 
-Import as ``from pages.common import ...``: it works under ``streamlit run app.py`` and
+Import as ``from ui.common import ...``: it works under ``streamlit run app.py`` and
 ``AppTest.from_file("app.py")`` because the app's folder is on ``sys.path``.
 
 Widgets -- ``key`` is required and is the URL parameter name (prefix it per page: ``it_``,

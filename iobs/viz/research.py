@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from iobs.figures import FLOOR, color
+from iobs.viz.figures import FLOOR, color
 
 __all__ = ["AUTHORS_GAUSSIAN", "AUTHORS_MNIST", "REFERENCE_LABEL", "RULE_LABEL",
            "digit_images", "phase_curves", "phase_maps", "synthetic_curves"]
@@ -77,7 +77,7 @@ def phase_curves(curves: dict, deltas, rule_rhos=None, rule_deltas=None, *,
                  height: int = 400) -> go.Figure:
     r"""The empirical 50% curves of every method on one plot (recovery below, failure
     above), plus the rule-of-thumb line when ``rule_rhos``/``rule_deltas`` are given
-    (:func:`iobs.phase.rule_of_thumb_delta`)."""
+    (:func:`iobs.research.phase.rule_of_thumb_delta`)."""
     fig = go.Figure()
     for lab, rho50 in curves.items():
         x, y = _finite(deltas, rho50)
@@ -126,7 +126,7 @@ def synthetic_curves(result: dict, labels: dict, reference: dict | None = None, 
     and :math:`\lVert\theta_t-\theta^\star\rVert` (right) vs step, mean ± one standard
     deviation over runs, for each method in ``labels`` (``{method key: label}``).
 
-    ``result``: :func:`iobs.experiments.reproduce_synthetic` output. ``reference``: like
+    ``result``: :func:`iobs.research.reproduce.reproduce_synthetic` output. ``reference``: like
     :data:`AUTHORS_GAUSSIAN`; its loss means sit at step ``t``, its distance means at
     ``t + 1`` (the authors record the distance after update ``t``); points beyond the
     computed steps are left out."""

@@ -1,7 +1,8 @@
 """Command line for the pruning part: ``python -m iobs train vit|gpt`` and ``... prune``.
 
-``iobs/cli.py`` wires :func:`add_train_parser` / :func:`add_prune_parser` into its
-sub-commands; ``python -m iobs.prune.cli ...`` runs them on their own.
+:mod:`iobs.cli` registers :func:`add_train_parser` / :func:`add_prune_parser`;
+``python -m iobs.cli.prune ...`` runs them on their own (torch is imported only when a
+command runs).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _progress(fraction: float, message: str) -> None:
 def main_train(args: argparse.Namespace) -> int:
     import torch
 
-    from . import store
+    from iobs.prune import store
 
     torch.set_num_threads(max(1, args.threads))
     _, record = store.train_and_save(args.model, progress=_progress, seed=args.seed)
@@ -61,7 +62,7 @@ def main_train(args: argparse.Namespace) -> int:
 
 
 def main_prune(args: argparse.Namespace) -> int:
-    from . import api
+    from iobs.prune import api
 
     model = api.load_model(args.model, progress=_progress)
     try:
@@ -77,7 +78,7 @@ def main_prune(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m iobs.prune.cli")
+    parser = argparse.ArgumentParser(prog="python -m iobs.cli.prune")
     sub = parser.add_subparsers(dest="command", required=True)
     add_train_parser(sub)
     add_prune_parser(sub)

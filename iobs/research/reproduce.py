@@ -1,4 +1,4 @@
-r"""Experiments that run several methods: comparisons and the paper's synthetic figure.
+r"""The paper's synthetic figure (P, section 4.1, and the authors' code, C): k-IHT vs Topk-I-OBS.
 
 Results are plain NumPy arrays and dicts (pages, the CLI and benchmarks share them).
 ``progress`` callbacks receive a fraction in [0, 1]; library code never prints.
@@ -7,42 +7,22 @@ Results are plain NumPy arrays and dicts (pages, the CLI and benchmarks share th
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
 from iobs._validate import check_choice, check_int
-from iobs.driver import _EXPLODE, Trace, _blas_controller, run
+from iobs.driver import _EXPLODE, _blas_controller, run
 from iobs.problems import make_problem
 
-__all__ = ["SYNTHETIC", "compare", "paper_eta", "phase_transition", "reproduce_synthetic"]
+__all__ = ["SYNTHETIC", "paper_eta", "reproduce_synthetic"]
 
 # The paper's synthetic setting (P, section 4.1, and the authors' code, C).
 SYNTHETIC = {
     "gaussian": {"d": 128, "n": 256, "k_star": 16, "k": 64, "steps": 750},
     "digits": {"d": 784, "n": 1568, "k_star": None, "k": "2k*", "steps": 4000},
 }
-
-
-def compare(prob, methods: Iterable[str], *, k: int, steps: int = 100,
-            progress: Callable[[float], None] | None = None, **options) -> dict[str, Trace]:
-    """Run each method on the same problem with the same options: ``{name: Trace}``.
-
-    ``options`` go to :func:`iobs.run` (``eta``, ``damping``, ``batch_size``, ``tol``,
-    ``seed``, ``theta0``, ``backend``). A per-method ``eta`` can be a dict ``{name: eta}``.
-    """
-    methods = list(methods)
-    if not methods:
-        raise ValueError("methods must name at least one method; got an empty list")
-    eta = options.pop("eta", None)
-    out = {}
-    for i, name in enumerate(methods):
-        e = eta.get(name) if isinstance(eta, dict) else eta
-        out[name] = run(prob, name, k=k, steps=steps, eta=e, **options)
-        if progress is not None:
-            progress((i + 1) / len(methods))
-    return out
 
 
 def paper_eta(method: str, n: int, L: float) -> float:
@@ -305,5 +285,3 @@ def _pad(a, steps):
     a = np.asarray(a, dtype=float)
     return np.concatenate([a, np.full(steps + 1 - a.size, a[-1])]) if a.size < steps + 1 else a
 
-
-from iobs.phase import phase_transition  # noqa: E402

@@ -1,22 +1,16 @@
-"""``python -m iobs``: the solvers without a browser.
-
-Subcommands: ``run`` (one problem, several methods, a table), ``reproduce`` (the paper's
-synthetic figure), ``phase`` (phase-transition maps), ``train`` and ``prune`` (the tiny
-transformers of the pruning demo).
-Tables go to stdout, progress to stderr.
-"""
+"""``python -m iobs run``: one problem, several methods, a table."""
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 import warnings
 
-__all__ = ["main", "build_parser", "summarize", "progress_bar"]
+from iobs.cli.common import format_table, progress_bar, write_rows
 
-_EPILOG = """\
+__all__ = ["add_run_parser", "main_run", "summarize"]
+
+EPILOG = """\
 what the methods do (f = ||X theta - y||^2 / (2n), H = X^T X / n for least squares):
   iht         theta <- T_k(theta - eta grad f)                   gradient step, keep k largest
   htp         top-k support of a gradient step, then refit on it
@@ -35,16 +29,6 @@ examples:
 With n < d the Hessian is singular: the I-OBS family needs --damping > 0 (e.g. 1e-3).
 """
 
-
-def progress_bar(label: str):
-    """A progress callback drawing ``label [#####.....] 50%`` on stderr."""
-    def update(frac: float) -> None:
-        n = int(round(30 * frac))
-        sys.stderr.write(f"\r{label} [{'#' * n}{'.' * (30 - n)}] {100 * frac:3.0f}%")
-        if frac >= 1.0:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-    return update
 
 
 def summarize(prob, traces: dict, tol: float = 1e-6) -> list[dict]:
@@ -65,35 +49,9 @@ def summarize(prob, traces: dict, tol: float = 1e-6) -> list[dict]:
     return rows
 
 
-def _format_table(rows: list[dict]) -> str:
-    cols = list(rows[0])
-    def fmt(v):
-        if v is None:
-            return "-"
-        if isinstance(v, float):
-            return f"{v:.3g}"
-        return str(v)
-    cells = [[fmt(r[c]) for c in cols] for r in rows]
-    width = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, width))  # noqa: E731
-    return "\n".join([line(cols), line(["-" * w for w in width])] + [line(r) for r in cells])
-
-
-def write_rows(path: str, rows: list[dict], meta: dict | None = None) -> None:
-    """Write rows as CSV (by extension ``.csv``) or JSON (anything else)."""
-    if path.endswith(".csv"):
-        with open(path, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-    else:
-        with open(path, "w") as fh:
-            json.dump({"config": meta or {}, "rows": rows}, fh, indent=2, default=float)
-
-
-def _cmd_run(args) -> int:
+def main_run(args) -> int:
     import iobs
-    from iobs.experiments import compare
+    from iobs.research import compare
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     prob = iobs.make_problem(args.problem, d=args.d, n=args.n, k_star=args.k_star,
@@ -111,26 +69,21 @@ def _cmd_run(args) -> int:
     rows = summarize(prob, traces)
     print(f"problem {prob.kind}: n={prob.n} d={prob.d} k*={prob.k_star} k={k} "
           f"noise={prob.noise:g} seed={prob.seed}")
-    print(_format_table(rows))
+    print(format_table(rows))
     if args.out:
         write_rows(args.out, rows, {k_: v for k_, v in vars(args).items() if k_ != "func"})
         print(f"wrote {args.out}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (subcommands from the research and pruning modules when present)."""
+
+
+def add_run_parser(sub) -> argparse.ArgumentParser:
+    """Register ``run``: several methods on one synthetic problem, a table on stdout."""
     import iobs
 
-    p = argparse.ArgumentParser(
-        prog="python -m iobs", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Sparse recovery with IHT and the Iterative Optimal Brain Surgeon (I-OBS):"
-                    " minimize f(theta) subject to ||theta||_0 <= k. I-OBS replaces IHT's "
-                    "gradient step by a Newton step and its top-k projection by an "
-                    "H-metric (OBS) projection.", epilog=_EPILOG)
-    sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run several methods on one problem and print a table",
-                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
     r.add_argument("--problem", default="gaussian", choices=iobs.KINDS)
     r.add_argument("--d", type=int, default=256, help="dimension (default 256)")
     r.add_argument("--n", type=int, default=128, help="samples (default 128)")
@@ -153,27 +106,5 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tol", type=float, default=None, help="stop at this relative error")
     r.add_argument("--backend", default=None, choices=("numpy", "cupy", "auto"))
     r.add_argument("--out", default=None, help="write the table (.csv or .json)")
-    r.set_defaults(func=_cmd_run)
-    try:
-        from iobs import cli_research
-        cli_research.add_reproduce_parser(sub)
-        cli_research.add_phase_parser(sub)
-    except ImportError:
-        pass
-    try:
-        from iobs.prune import cli as prune_cli
-        prune_cli.add_train_parser(sub)
-        prune_cli.add_prune_parser(sub)
-    except ImportError:
-        pass
-    return p
-
-
-def main(argv=None) -> int:
-    """Entry point: parse, run, and turn bad input into a one-line error (exit code 2)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ValueError as exc:
-        parser.exit(2, f"error: {exc}\n")
+    r.set_defaults(func=main_run)
+    return r

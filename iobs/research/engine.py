@@ -1,6 +1,7 @@
-r"""The phase grid's fast path: batches of trials in Gram form (private to :mod:`iobs.phase`).
+r"""The phase grid's fast path: batches of trials in Gram form (private to
+:mod:`iobs.research.phase`).
 
-Every trial here takes the same decisions as the reference :func:`iobs.phase._solve`
+Every trial here takes the same decisions as the reference :func:`iobs.research.phase._solve`
 (tests/test_phase_batched.py compares them trial by trial).
 """
 
@@ -129,7 +130,7 @@ def _refit_rows(H, r, Q, lam):
     is singular (the reference's LinAlgError). Row by row through LAPACK's LU solve (gesv):
     supports differ in size from row to row, and a direct call skips most of NumPy's
     per-call overhead (1.4 us against 6.5 us for a 10 x 10 system, measured)."""
-    from scipy.linalg.lapack import dgesv       # lazy: importing iobs.phase needs no SciPy
+    from scipy.linalg.lapack import dgesv       # lazy: importing iobs.research.phase needs no SciPy
 
     out = np.zeros(r.shape)
     for i in range(len(r)):

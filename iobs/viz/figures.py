@@ -2,7 +2,7 @@ r"""Pure Plotly builders for the app: NumPy arrays in, ``go.Figure`` out (no Str
 
 Animations follow the measured recipe (STACK.md): Plotly frames that hold only the data
 that changes, as float32 NumPy arrays (sent base64-encoded), ``redraw: False``.
-Geometry figures for the projection lesson live in :mod:`iobs.figures_projection`.
+Geometry figures for the projection lesson live in :mod:`iobs.viz.projection`.
 """
 
 from __future__ import annotations

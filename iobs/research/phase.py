@@ -58,7 +58,7 @@ import numpy as np
 
 from iobs._validate import check_float, check_int
 from iobs.driver import iterate
-from iobs._phase_gram import (_BATCH, _GRAM_MAX_D, _STALL, _STEPS, ORACLE, _gram_methods,
+from iobs.research.engine import (_BATCH, _GRAM_MAX_D, _STALL, _STEPS, ORACLE, _gram_methods,
                               _gram_problems, _trial)
 from iobs.models import SingularHessian, make_model
 from iobs.solvers import METHODS

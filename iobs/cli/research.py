@@ -1,8 +1,7 @@
 """``python -m iobs phase`` and ``python -m iobs reproduce``: the research pages' numbers
 without a browser. Files go to ``--out``, a one-line summary to stdout, progress to stderr.
 
-Until the lead's ``iobs/cli.py`` registers them, ``python -m iobs.cli_research phase ...``
-runs the same commands.
+``python -m iobs.cli.research phase ...`` runs the same commands on their own.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ import sys
 import time
 
 import numpy as np
+
+from iobs.cli.common import progress_bar
 
 __all__ = ["add_phase_parser", "add_reproduce_parser", "main", "main_phase",
            "main_reproduce", "parse_grid", "reproduce_csv"]
@@ -30,11 +31,6 @@ Load map.csv on the app's "Phase transitions" page.
 """
 
 
-def _progress(label: str):
-    from iobs.cli import progress_bar
-    return progress_bar(label)
-
-
 def parse_grid(text: str) -> list[float]:
     """``"0.1:1:10"`` -> 10 evenly spaced values from 0.1 to 1; ``"0.1,0.5"`` -> a list."""
     try:
@@ -47,8 +43,8 @@ def parse_grid(text: str) -> list[float]:
 
 
 def add_phase_parser(subparsers) -> argparse.ArgumentParser:
-    """Register ``phase``: Donoho-Tanner success maps (:func:`iobs.phase.phase_transition`)."""
-    from iobs.phase import DEFAULT_DAMPING
+    """Register ``phase``: Donoho-Tanner success maps (:func:`iobs.research.phase_transition`)."""
+    from iobs.research.phase import DEFAULT_DAMPING
 
     p = subparsers.add_parser("phase", help="phase-transition maps over (n/d, k*/n) to CSV",
                               formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -72,8 +68,8 @@ def add_phase_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def main_phase(args) -> int:
-    """Compute a phase map and write it as CSV (:meth:`iobs.phase.PhaseMap.to_csv`)."""
-    from iobs.phase import default_executor, phase_transition
+    """Compute a phase map and write it as CSV (:meth:`iobs.research.phase.PhaseMap.to_csv`)."""
+    from iobs.research.phase import default_executor, phase_transition
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     deltas, rhos = parse_grid(args.deltas), parse_grid(args.rhos)
@@ -87,7 +83,7 @@ def main_phase(args) -> int:
     try:
         pm = phase_transition(methods, args.d, deltas, rhos, args.trials, args.seed,
                               executor=executor, steps=args.steps, damping=args.damping,
-                              progress=_progress(f"phase {len(rhos)}x{len(deltas)} cells"))
+                              progress=progress_bar(f"phase {len(rhos)}x{len(deltas)} cells"))
     finally:
         if client is None:
             executor.shutdown(wait=True)
@@ -136,16 +132,16 @@ def reproduce_csv(result: dict) -> str:
 
 
 def main_reproduce(args) -> int:
-    """Run :func:`iobs.experiments.reproduce_synthetic` and write the curves as CSV."""
+    """Run :func:`iobs.research.reproduce.reproduce_synthetic` and write the curves as CSV."""
     from threadpoolctl import threadpool_limits
 
-    from iobs.experiments import reproduce_synthetic
+    from iobs.research.reproduce import reproduce_synthetic
 
     t0 = time.perf_counter()
     with threadpool_limits(1):   # small matrix-vector steps: extra BLAS threads only spin
         res = reproduce_synthetic(args.prior, runs=args.runs, steps=args.steps,
                                   scaling=args.scaling, seed=args.seed,
-                                  progress=_progress(f"reproduce {args.prior} "
+                                  progress=progress_bar(f"reproduce {args.prior} "
                                                      f"({args.runs} runs)"))
     with open(args.out, "w", newline="") as fh:
         fh.write(reproduce_csv(res))
@@ -157,8 +153,8 @@ def main_reproduce(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Stand-alone entry point (``python -m iobs.cli_research phase|reproduce ...``)."""
-    parser = argparse.ArgumentParser(prog="python -m iobs.cli_research")
+    """Stand-alone entry point (``python -m iobs.cli.research phase|reproduce ...``)."""
+    parser = argparse.ArgumentParser(prog="python -m iobs.cli.research")
     sub = parser.add_subparsers(dest="command", required=True)
     add_phase_parser(sub)
     add_reproduce_parser(sub)

@@ -13,8 +13,9 @@ import gc
 import importlib
 
 PRELOAD = ("numpy", "pandas", "plotly.graph_objects", "plotly.subplots", "iobs",
-           "iobs.figures", "iobs.figures_projection", "iobs.lessons", "iobs.phase",
-           "iobs.research_figures", "iobs.experiments", "iobs.layerwise", "pages.common")
+           "iobs.viz.figures", "iobs.viz.projection", "iobs.research.lessons",
+           "iobs.research.phase", "iobs.viz.research", "iobs.research.reproduce",
+           "iobs.prune.layerwise", "ui.common")
 
 for _name in PRELOAD:
     importlib.import_module(_name)
