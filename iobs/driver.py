@@ -25,10 +25,10 @@ from iobs import backend as _be
 from iobs._validate import check_array, check_float, check_int, check_memory
 from iobs.models import SingularHessian, make_model
 from iobs.solvers import METHODS
+from iobs.stopping import divergence_limit, diverged, reached_tol
 
 __all__ = ["Iterate", "Trace", "iterate", "run"]
 
-_EXPLODE = 1e12  # an error this many times the scale of the problem counts as divergence
 _SMALL = 1 << 22  # n * d up to this (X <= 32 MB): one BLAS thread is faster (no spinning)
 
 
@@ -191,28 +191,27 @@ def run(prob, method: str, *, k: int, steps: int = 100, eta: float | None = None
     xp = _be.get_xp(backend)
     ts = prob.theta_star
     ts_norm = float(np.linalg.norm(ts))
-    scale = max(ts_norm, 1.0)
     xs, losses, errors, secs = [], [], [], []
     stopped = None
     gen = iterate(prob, method, k=k, eta=eta, damping=damping, batch_size=batch_size,
                   seed=seed, theta0=theta0, xp=xp)
-    limit = None
+    limit = np.inf             # the divergence limit, set from the start point
     try:
         with _blas_threads(prob):
             for it in gen:
                 th = _be.to_numpy(it.theta)
                 loss = prob.loss(th) if np.isfinite(th).all() else np.nan
                 err = float(np.linalg.norm(th - ts))
-                if not (np.isfinite(loss) and np.isfinite(err)) or (
-                        limit is not None and err > limit):
+                if diverged(loss, err, limit):
                     stopped = f"diverged at step {it.t} (error grew without bound); lower eta"
                     break
-                limit = _EXPLODE * max(err, scale) if limit is None else limit
+                if it.t == 0:
+                    limit = divergence_limit(err, ts_norm)
                 xs.append(th)
                 losses.append(loss)
                 errors.append(err)
                 secs.append(it.seconds)
-                if tol is not None and err <= tol * ts_norm:
+                if tol is not None and reached_tol(err, tol, ts_norm):
                     stopped = f"reached tol={tol:g} at step {it.t}"
                     break
                 if it.t >= steps:

@@ -1,8 +1,12 @@
-r"""Curvature models: what a solver step asks of the objective.
+r"""Curvature models: what a solver step asks of the objective, behind one interface.
 
-A step needs the gradient :math:`g`, the damped Newton direction
-:math:`(H + \lambda I)^{-1}g`, :math:`\mathrm{diag}((H+\lambda I)^{-1})` for OBS saliency, the
-OBS correction on a kept set, and a refit on a support (HTP, OMP). Two implementations:
+A step needs the gradient :math:`g`, the damped Newton point
+:math:`\theta^+ = \theta - \eta(H + \lambda I)^{-1}g`, :math:`\mathrm{diag}((H+\lambda I)^{-1})`
+for OBS saliency, the OBS correction on a kept set, and a refit on a support (HTP, OMP):
+:class:`StepModel`. The Newton point is a value (:class:`NewtonPoint`) that carries what the
+model knew at :math:`\theta`; the correction and the saliency take it as an argument, so no
+call depends on an earlier one. :class:`CurvatureModel` adds the dense queries of the
+single-problem methods (greedy OBC, exact search, diagonal, working set). Implementations:
 
 * :class:`LeastSquares` -- constant :math:`H = X^\top X/n`, matrix-free: the d x d Hessian
   is never formed when ``n < d`` (Woodbury through an n x n system, factored once), a d x d
@@ -10,13 +14,18 @@ OBS correction on a kept set, and a refit on a support (HTP, OMP). Two implement
   from the row-major :math:`X^\top`.
 * :class:`Smooth` -- any objective of :class:`~iobs.problems.Problem`: the dense Hessian at
   the current iterate (small d), used for ``logcosh``, ``logistic`` and mini-batches.
+* :class:`iobs.research.engine.GramBatch` -- many least-squares problems stacked, for
+  iterates of shape (B, d): the same steps advance them all at once.
 
-Named safeguards: ``damping`` :math:`\lambda = \text{damping}\cdot\mathrm{mean}(\mathrm{diag}H)`;
+Named safeguards: ``damping`` :math:`\lambda = \text{damping}\cdot\mathrm{mean}(\mathrm{diag}H)`
+(:func:`damping_lambda`, the one place the formula lives);
 a singular Hessian without damping raises :class:`SingularHessian`; factorization failures
 surface as ``numpy.linalg.LinAlgError``. The solver driver turns both into a clean stop.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -24,11 +33,60 @@ from iobs import backend
 from iobs._validate import check_memory
 from iobs.backend import xp_of
 
-__all__ = ["LeastSquares", "SingularHessian", "Smooth", "make_model"]
+__all__ = ["CurvatureModel", "LeastSquares", "NewtonPoint", "SingularHessian", "Smooth",
+           "StepModel", "damping_lambda", "make_model"]
 
 
 class SingularHessian(ArithmeticError):
     """The (undamped) Hessian is singular, so the Newton point does not exist."""
+
+
+def damping_lambda(damping: float, hdiag) -> float:
+    r"""The damping added to the Hessian: :math:`\lambda = \text{damping}\cdot
+    \mathrm{mean}(\mathrm{diag}\,H)`, relative so that it does not depend on the scale of
+    the data (SparseGPT's ``0.01 * mean(diag H)``). ``hdiag``: the diagonal of H (NumPy,
+    CuPy or torch).
+
+    >>> damping_lambda(0.01, np.array([1.0, 3.0]))
+    0.02
+    """
+    return damping * float(hdiag.mean())
+
+
+class NewtonPoint(NamedTuple):
+    r"""The damped Newton point :math:`z = \theta - \eta(H+\lambda I)^{-1}\nabla f(\theta)`
+    as a value: ``theta`` (where the curvature was taken), ``z`` (same shape) and ``aux``,
+    what the model that made it needs later (:class:`LeastSquares`: :math:`Xz` or None;
+    :class:`Smooth`: the damped ``(H, Hinv)`` at theta; a batch: None)."""
+
+    theta: object
+    z: object
+    aux: object = None
+
+
+class StepModel(Protocol):
+    """What the steps of ``iht``, ``htp``, ``omp``, ``topk-iobs`` and ``iobs`` ask of an
+    objective; single problems (theta of shape (d,)) and batches ((B, d)) alike."""
+
+    def grad(self, theta): ...
+    def newton_point(self, theta, eta) -> NewtonPoint: ...
+    def hinv_diag(self, point: NewtonPoint): ...
+    def correction(self, point: NewtonPoint, Q): ...
+    def refit(self, Q, theta): ...
+
+
+class CurvatureModel(StepModel, Protocol):
+    """A single problem's model: the step queries, the loss and step size, and the dense
+    curvature that greedy OBC, the exact search, OBD and the working set read."""
+
+    d: int
+
+    def loss(self, theta) -> float: ...
+    def lipschitz(self) -> float: ...
+    def hessian(self, point: NewtonPoint): ...
+    def hinv(self, point: NewtonPoint): ...
+    def hdiag(self, theta): ...
+    def block(self, theta, idx): ...
 
 
 def _inverse_spd(A, *, overwrite: bool = False):
@@ -113,12 +171,11 @@ class LeastSquares:
         self.n, self.d = prob.X.shape
         self.Xt = xp.ascontiguousarray(prob.X.T)      # (d, n): row j is column j of X
         self.Hdiag = xp.einsum("ij,ij->i", self.Xt, self.Xt) / self.n
-        self.lam = damping * float(self.Hdiag.mean())
+        self.lam = damping_lambda(damping, self.Hdiag)
         self._Hinv = None       # (d, d), dense path only
         self._G = self._K = None  # (n, n): X X^T and (n lam I + X X^T)^{-1}, Woodbury path
         self._hinv_diag = None
         self._L = None
-        self._last = (None, None)  # (z, X z) of the latest Newton point
         self._gram_cache = (None, None, None)
 
     @property
@@ -167,20 +224,18 @@ class LeastSquares:
                 raise SingularHessian("H is singular (rank-deficient X); set damping > 0") \
                     from exc
 
-    def newton_point(self, theta, eta):
-        r""":math:`z = \theta - \eta(H+\lambda I)^{-1}\nabla f(\theta)` (remembers :math:`Xz`)."""
+    def newton_point(self, theta, eta) -> NewtonPoint:
+        r""":math:`z = \theta - \eta(H+\lambda I)^{-1}\nabla f(\theta)`, with :math:`Xz` on the
+        Woodbury path (free there; the correction reads it)."""
         self._factor()
         r = self.matvec(theta) - self.y
         if self.woodbury:
             w = self._K @ r                 # = (r - K G r) / (n lam), since K G = I - n lam K
             z = theta - eta * (self.Xt @ w)
-            self._last = (z, r + self.y - eta * (self._G @ w))
-        else:
-            z = theta - eta * (self._Hinv @ (self.Xt @ r / self.n))
-            self._last = (z, None)
-        return z
+            return NewtonPoint(theta, z, r + self.y - eta * (self._G @ w))
+        return NewtonPoint(theta, theta - eta * (self._Hinv @ (self.Xt @ r / self.n)))
 
-    def hinv_diag(self, theta, block: int = 2048):
+    def hinv_diag(self, point=None, block: int = 2048):
         """diag((H + lam I)^{-1}); on the Woodbury path in column blocks (no n x d temp)."""
         self._factor()
         if self._hinv_diag is None:
@@ -199,11 +254,11 @@ class LeastSquares:
         """diag(H) + lam: the diagonal (OBD) curvature."""
         return self.Hdiag + self.lam
 
-    def hessian(self, theta):
+    def hessian(self, point=None):
         check_memory("d", "the dense d x d Hessian", 2.0 * 8 * self.d ** 2)
         return self.Xt @ self.Xt.T / self.n + self.lam * self.xp.eye(self.d)
 
-    def hinv(self, theta):
+    def hinv(self, point=None):
         """Dense (H + lam I)^{-1}, for greedy OBC and the exact search (small d)."""
         self._factor()
         if self.woodbury:
@@ -225,16 +280,16 @@ class LeastSquares:
             self._gram_cache = (key, XQ, self.xp.linalg.inv(G))
         return self._gram_cache[1], self._gram_cache[2]
 
-    def correction(self, z, Q):
+    def correction(self, point: NewtonPoint, Q):
         """OBS correction on kept mask Q: theta_Q = z_Q + H_QQ^{-1} H_QS z_S (k x k solve)."""
         xp = self.xp
+        z, Xz = point.z, point.aux
         idx = xp.flatnonzero(Q)
         theta = xp.zeros_like(z)
         if idx.size == 0:
             return theta
         XQ, Ginv = self._gram(idx)
-        last_z, Xz = self._last
-        if last_z is not z or Xz is None:
+        if Xz is None:
             Xz = self.Xt.T @ z
         rS = Xz - XQ.T @ z[idx]                                         # X_S z_S, (n,)
         theta[idx] = z[idx] + Ginv @ (XQ @ rS / self.n)
@@ -252,13 +307,12 @@ class LeastSquares:
 
 
 class Smooth:
-    """Dense curvature of any problem objective, re-evaluated at each iterate (small d)."""
+    """Dense curvature of any problem objective, evaluated at each iterate (small d)."""
 
     def __init__(self, prob, damping: float = 0.0):
         self.prob, self.xp = prob, xp_of(prob.X)
         self.d = prob.d
         self.damping = damping
-        self._at = None     # (theta, H, Hinv) cache for the current iterate
         self._L = None
 
     def loss(self, theta) -> float:
@@ -277,39 +331,38 @@ class Smooth:
             self._L = w * gram + p.params.get("ridge", 0.0) * (p.kind == "logistic")
         return self._L
 
-    def _eval(self, theta):
-        if self._at is None or self._at[0] is not theta:
-            H = self.prob.hessian(theta)
-            H = H + self.damping * float(self.xp.diagonal(H).mean()) * self.xp.eye(self.d)
-            try:
-                Hinv = _inverse_spd(H)
-            except np.linalg.LinAlgError as exc:
-                raise SingularHessian("the Hessian at the current iterate is singular or "
-                                      "indefinite; set damping > 0") from exc
-            self._at = (theta, H, Hinv)
-        return self._at
+    def _damped_hessian(self, theta):
+        H = self.prob.hessian(theta)
+        return H + damping_lambda(self.damping, self.xp.diagonal(H)) * self.xp.eye(self.d)
 
-    def newton_point(self, theta, eta):
-        return theta - eta * (self._eval(theta)[2] @ self.prob.grad(theta))
+    def newton_point(self, theta, eta) -> NewtonPoint:
+        """The Newton point, carrying the damped ``(H, Hinv)`` at theta."""
+        H = self._damped_hessian(theta)
+        try:
+            Hinv = _inverse_spd(H)
+        except np.linalg.LinAlgError as exc:
+            raise SingularHessian("the Hessian at the current iterate is singular or "
+                                  "indefinite; set damping > 0") from exc
+        return NewtonPoint(theta, theta - eta * (Hinv @ self.prob.grad(theta)), (H, Hinv))
 
-    def hinv_diag(self, theta):
-        return self.xp.diagonal(self._eval(theta)[2]).copy()
+    def hinv_diag(self, point: NewtonPoint):
+        return self.xp.diagonal(point.aux[1]).copy()
 
-    def hessian(self, theta):
-        return self._eval(theta)[1]
+    def hessian(self, point: NewtonPoint):
+        return point.aux[0]
+
+    def hinv(self, point: NewtonPoint):
+        return point.aux[1]
 
     def hdiag(self, theta):
-        return self.xp.diagonal(self._eval(theta)[1]).copy()
+        return self.xp.diagonal(self._damped_hessian(theta)).copy()
 
     def block(self, theta, idx):
-        return self._eval(theta)[1][self.xp.ix_(idx, idx)]
+        return self._damped_hessian(theta)[self.xp.ix_(idx, idx)]
 
-    def hinv(self, theta):
-        return self._eval(theta)[2]
-
-    def correction(self, z, Q):
+    def correction(self, point: NewtonPoint, Q):
         from iobs.projections import obs_correction
-        return obs_correction(z, self._at[1], Q)
+        return obs_correction(point.z, point.aux[0], Q)
 
     def refit(self, Q, theta, iters: int = 30):
         """argmin of f + lam/2 |theta|^2 on support Q by Newton's method (stops when still;
@@ -319,7 +372,7 @@ class Smooth:
         idx = xp.flatnonzero(Q)
         for _ in range(iters):
             Hfull = self.prob.hessian(th)
-            lam = self.damping * float(xp.diagonal(Hfull).mean())
+            lam = damping_lambda(self.damping, xp.diagonal(Hfull))
             g = self.prob.grad(th)[idx] + lam * th[idx]
             H = Hfull[xp.ix_(idx, idx)] + lam * xp.eye(idx.size)
             step = xp.linalg.solve(H, g)

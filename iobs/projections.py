@@ -40,24 +40,40 @@ __all__ = [
 EXACT_MAX_D = 20  # C(20, 10) = 184,756 subsets: about a second; beyond that, refuse
 
 
-def top_k_mask(score, k: int):
-    """Boolean mask of the ``k`` largest entries of ``score`` (ties broken by index)."""
+def top_k_mask(score, k):
+    """Boolean mask of the ``k`` largest entries of ``score`` along its last axis.
+
+    ``score`` of shape (d,) with an int ``k``, or (B, d) rows with ``k`` an int or an int
+    array of shape (B,) (one k per row, as the batched engine passes). Ties go as
+    ``argpartition`` breaks them, row by row: a row's selection never depends on the others.
+    """
     xp = xp_of(score)
-    d = score.shape[0]
-    k = check_int("k", k, 0, d)
-    mask = xp.zeros(d, dtype=bool)
-    if k == 0:
+    d = score.shape[-1]
+    if score.ndim == 1:
+        k = check_int("k", k, 0, d)
+        mask = xp.zeros(d, dtype=bool)
+        if k == d:
+            mask[:] = True
+        elif k:
+            mask[xp.argpartition(-score, k - 1)[:k]] = True
         return mask
-    if k == d:
-        mask[:] = True
-        return mask
-    idx = xp.argpartition(-score, k - 1)[:k]
-    mask[idx] = True
+    B = score.shape[0]
+    ks = np.broadcast_to(to_numpy(xp.asarray(k)), (B,))      # (B,) on the host
+    mask = xp.zeros(score.shape, dtype=bool)
+    for kk in np.unique(ks):                                # one argpartition per distinct k
+        rows = xp.asarray(np.flatnonzero(ks == kk))
+        kk = int(kk)
+        if kk >= d:
+            mask[rows] = True
+        elif kk > 0:
+            idx = xp.argpartition(-score[rows], kk - 1, axis=1)[:, :kk]     # (R, k)
+            mask[rows[:, None], idx] = True
     return mask
 
 
-def hard_threshold(z, k: int):
-    r"""The top-k operator :math:`T_k(z)`: keep the ``k`` largest :math:`|z_i|`, zero the rest.
+def hard_threshold(z, k):
+    r"""The top-k operator :math:`T_k(z)`: keep the ``k`` largest :math:`|z_i|`, zero the rest
+    (row by row for z of shape (B, d), see :func:`top_k_mask`).
 
     Examples
     --------

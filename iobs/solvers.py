@@ -4,10 +4,16 @@ Every step maps :math:`\theta_t \mapsto \theta_{t+1}` for the problem
 
 .. math:: \min_\theta f(\theta)\quad\text{s.t.}\quad \lVert\theta\rVert_0 \le k,
 
-given a curvature model ``m`` (:mod:`iobs.models`) that supplies :math:`g=\nabla f`,
-:math:`(H+\lambda I)^{-1}g`, :math:`\mathrm{diag}((H+\lambda I)^{-1})`, the OBS correction and
-a support refit. Steps never mutate their input. The driver (:func:`iobs.driver.run`) owns the
-loop, the timing and the stopping rules.
+given a curvature model ``m`` (:mod:`iobs.models`) that supplies :math:`g=\nabla f`, the
+Newton point :math:`\theta - \eta(H+\lambda I)^{-1}g`, :math:`\mathrm{diag}((H+\lambda I)^{-1})`,
+the OBS correction and a support refit. Steps never mutate their input. The driver
+(:func:`iobs.driver.run`) owns the loop, the timing and the stopping rules.
+
+Each method's step is written once, here. The steps of ``iht``, ``htp``, ``omp``,
+``topk-iobs`` and ``iobs`` use only :class:`iobs.models.StepModel` queries and last-axis array
+operations, so they also advance a batch: theta of shape (B, d) with a
+:class:`iobs.research.engine.GramBatch`, ``k`` of shape (B,) and ``eta`` of shape (B, 1)
+(the phase maps and the paper's figure run them so).
 
 References: IHT (Blumensath & Davies 2009; P, Lemma 1), HTP (Foucart 2011), OMP (Pati et al.
 1993), I-OBS (P, Algorithm 1: Option 1 = ``topk-iobs``, Option 2 = ``iobs-exact``),
@@ -55,11 +61,10 @@ def omp_step(theta, m, k, eta):
     (until :math:`|Q| = k`), then refit on :math:`Q` (Pati, Rezaiifar, Krishnaprasad 1993)."""
     xp = xp_of(theta)
     Q = theta != 0
-    if int(Q.sum()) < k:
-        score = xp.where(Q, -1.0, xp.abs(m.grad(theta)))
-        Q = Q.copy()
-        Q[int(xp.argmax(score))] = True
-    return m.refit(Q, theta)
+    score = xp.where(Q, -1.0, xp.abs(m.grad(theta)))
+    grow = Q.sum(axis=-1) < xp.asarray(k)                     # () or (B,): room for one more
+    new = xp.arange(theta.shape[-1]) == xp.argmax(score, axis=-1)[..., None]
+    return m.refit(Q | (new & grow[..., None]), theta)
 
 
 def topk_iobs_step(theta, m, k, eta):
@@ -68,7 +73,7 @@ def topk_iobs_step(theta, m, k, eta):
     .. math:: \theta^+ = \theta_t - \eta(H_t+\lambda I)^{-1}\nabla f(\theta_t),\qquad
               \theta_{t+1} = T_k(\theta^+).
     """
-    return hard_threshold(m.newton_point(theta, eta), k)
+    return hard_threshold(m.newton_point(theta, eta).z, k)
 
 
 def iobs_step(theta, m, k, eta):
@@ -80,24 +85,24 @@ def iobs_step(theta, m, k, eta):
     The saliency ranking is a practical rule (WoodFisher-style, R/O); the exact argmin over
     supports is :func:`iobs_exact_step`.
     """
-    z = m.newton_point(theta, eta)
-    Q = top_k_mask(z * z / m.hinv_diag(theta), k)
-    return m.correction(z, Q)
+    p = m.newton_point(theta, eta)
+    Q = top_k_mask(p.z * p.z / m.hinv_diag(p), k)
+    return m.correction(p, Q)
 
 
 def iobs_obc_step(theta, m, k, eta):
     r"""I-OBS with greedy OBC support: remove :math:`d-k` weights one at a time, each with
     its OBS update and an inverse-Hessian downdate (cost :math:`O((d-k)d^2)`)."""
-    z = m.newton_point(theta, eta)
-    return greedy_obc(z, m.hinv(theta), k)[0]
+    p = m.newton_point(theta, eta)
+    return greedy_obc(p.z, m.hinv(p), k)[0]
 
 
 def iobs_exact_step(theta, m, k, eta):
     r"""I-OBS, Option 2 of the paper's Algorithm 1: the optimal support by enumeration,
     :math:`S = \arg\min_S (\theta^+_S)^\top[(H^{-1})_{SS}]^{-1}\theta^+_S`, and
     :math:`\theta_{t+1} = (I - H^{-1}H^S)\theta^+` (P, Lemma 2). d <= 20 only."""
-    z = m.newton_point(theta, eta)
-    return exact_support(z, m.hessian(theta), k)[0]
+    p = m.newton_point(theta, eta)
+    return exact_support(p.z, m.hessian(p), k)[0]
 
 
 def iobs_diag_step(theta, m, k, eta):

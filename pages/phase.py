@@ -15,9 +15,10 @@ import numpy as np
 import streamlit as st
 
 import iobs
-from iobs.research.engine import _iterate_rows, _stops, _topk_rows
-from iobs.research.phase import (DEFAULT_DAMPING, ORACLE, PhaseMap, _solve, default_executor,
-                        phase_rows, rule_of_thumb_delta)
+from iobs import stopping
+from iobs.research.engine import advance
+from iobs.research.phase import (DEFAULT_DAMPING, ORACLE, PhaseMap, default_executor, phase_rows,
+                                 rule_of_thumb_delta, solve_trial)
 from iobs.viz.research import RULE_LABEL, phase_curves, phase_maps
 from ui import common
 
@@ -261,8 +262,10 @@ def main():
                 language="bash")
         st.caption("Every trial is seeded by (seed, d, n, k*, trial) only, so grids split "
                    "over processes or machines, or extended cell by cell, agree exactly.")
-    common.show_code(_solve, _iterate_rows, _stops, _topk_rows,
-                     title="Show the code (one trial; the batched kernel that runs here)")
+    common.show_code(*(iobs.METHODS[m].step for m in cfg["methods"] if m != ORACLE),
+                     stopping.recovery_verdict, solve_trial, advance,
+                     title="Show the code (each method's step, the success rule, one trial; "
+                           "the engine that runs many trials with the same steps)")
 
 
 main()

@@ -356,7 +356,7 @@ def main():
     numbers |= {k: v for k, v in info["speed"].items()}
     common.downloads("prune", numbers, {**cfg, "dense": dense,
                                         "best_round": current["best_round"]}, key="pr_dl")
-    common.show_code(layerwise.obs_prune, layerwise._obs_sweep, iterative.iobs_rounds,
+    common.show_code(layerwise.obs_prune, layerwise.obs_sweep, iterative.iobs_rounds,
                      title="Show the code (SparseGPT sweep and the I-OBS(T) loop)")
 
 

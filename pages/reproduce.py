@@ -11,7 +11,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from iobs.research.reproduce import SYNTHETIC, _sparse_ls_runs, paper_eta, reproduce_synthetic
+from iobs.research.reproduce import SYNTHETIC, paper_eta, reproduce_synthetic
+from iobs.solvers import iht_step, topk_iobs_step
 from iobs.viz.research import (AUTHORS_GAUSSIAN, AUTHORS_MNIST, REFERENCE_LABEL,
                                    digit_images, synthetic_curves)
 from ui import common
@@ -142,8 +143,8 @@ def main():
     config = {k: v for k, v in cfg.items() if k != "theta_star"}
     config["eta_topk_iobs_paper"] = paper_eta("topk-iobs", cfg["n"], 1.0)
     common.downloads(f"reproduce_{prior}_{scaling}", numbers, config, key="rp_dl")
-    common.show_code(reproduce_synthetic, _sparse_ls_runs, paper_eta,
-                     title="Show the code (the experiment; all runs step together)")
+    common.show_code(iht_step, topk_iobs_step, paper_eta, reproduce_synthetic,
+                     title="Show the code (the two steps, the authors' step sizes, the experiment)")
 
 
 main()

@@ -1,8 +1,8 @@
-"""The batched Gram-form trials of the phase maps against the reference, one trial at a time.
+"""The batched trials of the phase maps against the reference, one trial at a time.
 
-``_run_cells`` (all trials of a few cells at once, d x d arrays) must take exactly the
-decisions of ``_run_cell`` (each trial and method through ``_solve`` and the library's
-solvers): the same success booleans, trial by trial, for every method the page offers.
+``_run_cells`` (all trials of a few cells at once on the batched engine) must take exactly
+the decisions of the reference (each trial and method through ``solve_trial`` and the
+driver): the same success booleans, trial by trial, for every method the page offers.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from threadpoolctl import threadpool_limits
 
 import iobs.research.phase as phase
 from iobs.models import make_model
-from iobs.research.engine import _refit_rows, _top_rows
-from iobs.research.phase import (ORACLE, _run_cell, _run_cells, _units, grid_sizes, phase_rows,
-                        phase_transition, phase_trials)
+from iobs.research.engine import refit_rows
+from iobs.research.phase import (ORACLE, _damping, _run_cells, _units, grid_sizes, phase_rows,
+                                 phase_transition, phase_trials, solve_trial, trial_problem)
 from iobs.problems import make_problem
 from iobs.projections import top_k_mask
 
@@ -28,6 +28,16 @@ ALL = ["iht", "topk-iobs", "iobs", "htp", "omp", ORACLE]
 def _one_blas_thread():
     with threadpool_limits(1):
         yield
+
+
+def _run_cell(methods, d, n, k_star, trials, seed, k, damping, steps, tol, first=0):
+    """The reference cell: each trial and method through :func:`solve_trial`."""
+    out = np.zeros((len(methods), trials), dtype=bool)
+    for t in range(trials):
+        prob, kk = trial_problem(d, n, k_star, seed, first + t, k)
+        for i, m in enumerate(methods):
+            out[i, t] = solve_trial(prob, m, kk, steps, tol, _damping(m, n, d, damping))
+    return out
 
 
 def _both(methods, d, deltas, rhos, trials, seed=0, k=None, damping=1e-6, steps=100, first=0):
@@ -140,7 +150,7 @@ def test_phase_rows_yield_each_row_once_as_phase_trials_and_validate_at_the_call
         phase_rows(*args, 0)
 
 
-def test_top_rows_is_top_k_mask_row_by_row_ties_and_nan_included():
+def test_top_k_mask_on_rows_is_top_k_mask_row_by_row_ties_and_nan_included():
     rng = np.random.default_rng(0)
     a = np.abs(rng.standard_normal((6, 12)))
     a[1, 4:] = 0.0                          # fewer nonzeros than k: zeros tie at the k-th
@@ -148,7 +158,7 @@ def test_top_rows_is_top_k_mask_row_by_row_ties_and_nan_included():
     a[3, 2] = np.nan
     a[4] = 1.0                              # all tied
     k = np.array([3, 6, 4, 5, 12, 1])
-    got = _top_rows(a, k)
+    got = top_k_mask(a, k)
     for i in range(len(a)):
         np.testing.assert_array_equal(got[i], top_k_mask(a[i], int(k[i])), err_msg=str(i))
 
@@ -161,7 +171,7 @@ def test_refit_rows_is_the_least_squares_refit_on_each_support():
     Q = np.zeros((4, 20), dtype=bool)
     for i, size in enumerate((5, 5, 9, 1)):               # two rows share a support size
         Q[i, np.random.default_rng(i).choice(20, size, replace=False)] = True
-    got = _refit_rows(H, b, Q, np.zeros(4))
+    got = refit_rows(H, b, Q, np.zeros(4))
     for i, p in enumerate(probs):
         np.testing.assert_allclose(got[i], make_model(p, 0.0).refit(Q[i], None),
                                    rtol=1e-9, atol=1e-12)

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from iobs import from_arrays, make_problem, run
 from iobs.research import reproduce as experiments
-from iobs.research.reproduce import (_pad, _reproduce_reference, _sparse_ls_runs, _stack,
+from iobs.research.reproduce import (_pad, _reproduce_reference, _batched_runs, _stack,
                               _uniform_start, reproduce_synthetic)
 
 RTOL = 1e-10
@@ -73,7 +73,7 @@ def _kernel_and_driver(probs, method, k, eta, steps):
               for i, p in enumerate(probs)]
     batch, ks, L = _stack(setups)
     eta = np.array(eta) / (np.array(L) if method == "iht" else 1.0)
-    loss, err, final, stop = _sparse_ls_runs(method, batch, ks, eta, steps)
+    loss, err, final, stop = _batched_runs(method, batch, ks, eta, steps)
     traces = []
     for (p, _, theta0, _), e in zip(setups, eta):
         with warnings.catch_warnings():

@@ -158,7 +158,7 @@ def _upper_cholesky_of_inverse(H: np.ndarray, damping: float) -> np.ndarray:
     raise np.linalg.LinAlgError("layer Hessian is not positive definite even with damping")
 
 
-def _obs_sweep(W, U, sparsity, n, m, blocksize):
+def obs_sweep(W, U, sparsity, n, m, blocksize):
     """SparseGPT's column sweep (names as in sparsegpt.py). W is modified in place."""
     cols = W.shape[1]
     pruned = np.zeros_like(W, dtype=bool)
@@ -226,6 +226,6 @@ def obs_prune(W, H, sparsity: float, *, pattern: str = "unstructured", damping: 
     H[dead, dead] = 1.0
     W[:, dead] = 0.0  # a dead input never reaches the output: its weights are free to prune
     U = _upper_cholesky_of_inverse(H, damping)
-    pruned = _obs_sweep(W, U, sparsity, n, m, blocksize)
+    pruned = obs_sweep(W, U, sparsity, n, m, blocksize)
     W[pruned] = 0.0
     return W, ~pruned

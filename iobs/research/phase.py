@@ -20,14 +20,14 @@ the shared cells come out identical. Work goes to any :class:`concurrent.futures
 ``client.get_executor()`` works unchanged), one picklable work unit per few cells of a row,
 every row's units submitted at once (:func:`phase_rows` hands rows back as they complete).
 
-Two implementations of a trial: :func:`_solve` runs one method through
+Two ways to run a trial, with the same steps (:mod:`iobs.solvers`) and the same stop rule
+(:func:`iobs.stopping.recovery_verdict`): :func:`solve_trial` runs one method through
 :func:`iobs.driver.iterate` (the obviously correct reference, about 40 us of overhead per
-step); the work units run up to 16 trials at once in Gram form (below), about 6x faster (the
-CLI's default grid, 4,800 runs: 1.7 s instead of 10.6 s on 2 cores, measured). Their
-arithmetic differs from the reference's in rounding only (products with :math:`X^\top X/n`
-instead of :math:`X` then :math:`X^\top`, :math:`L` from :math:`XX^\top/n` when n < d, LU
-solves for inverses), and they take the same decisions: every trial of
-``tests/test_phase_batched.py`` and of the default grid at several seeds agrees.
+step); the work units advance up to 16 trials at once with the batched engine
+(:mod:`iobs.research.engine`), several times faster. Their arithmetic differs in rounding
+only (products with :math:`X^\top X/n` instead of :math:`X` then :math:`X^\top`, :math:`L`
+from :math:`XX^\top/n` when n < d, LU solves for inverses), and they take the same decisions
+(``tests/test_phase_batched.py``).
 
 Damping (named safeguard): for ``n < d`` the Hessian :math:`X^\top X/n` is singular, so the
 Newton methods (``topk-iobs``, ``iobs``) add :math:`\lambda = 10^{-6}\cdot\mathrm{mean}\,
@@ -42,71 +42,75 @@ Willsky, "The convex geometry of linear inverse problems", 2012).
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
-import multiprocessing
-import os
-import sys
 import time
-import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 
 import numpy as np
 
 from iobs._validate import check_float, check_int
 from iobs.driver import iterate
-from iobs.research.engine import (_BATCH, _GRAM_MAX_D, _STALL, _STEPS, ORACLE, _gram_methods,
-                              _gram_problems, _trial)
-from iobs.models import SingularHessian, make_model
+from iobs.models import SingularHessian, damping_lambda, make_model
+from iobs.problems import make_problem
+from iobs.research.engine import BATCHED, GramBatch, advance, newton_map, refit_rows
+from iobs.research.executors import default_executor
+from iobs.research.phase_map import PhaseMap, curve_50, grid_sizes, rule_of_thumb_delta
 from iobs.solvers import METHODS
+from iobs.stopping import recovery_verdict
 
 __all__ = ["DEFAULT_DAMPING", "ORACLE", "PhaseMap", "curve_50", "default_executor", "grid_sizes",
-           "phase_rows", "phase_transition", "phase_trials", "rule_of_thumb_delta"]
+           "phase_rows", "phase_transition", "phase_trials", "rule_of_thumb_delta",
+           "solve_trial", "trial_problem"]
 
 DEFAULT_DAMPING = 1e-6  # relative to mean diag H; only for Newton methods when n < d
-CSV_FIELDS = ("method", "d", "delta", "rho", "n", "k_star", "trials", "seed", "success")
+ORACLE = "oracle"       # least squares on the true support: the ceiling of every method
+_GRAM_MAX_D = 512       # above: d x d per problem costs more than the matrix-free reference
+_BATCH = 16             # problems advanced together: their (B, d, d) matrices stay in cache
+_EXACT_L_D = 256        # iobs.models._max_eig's exact spectrum up to this d, Lanczos above
 
 
-def grid_sizes(d: int, delta: float, rho: float) -> tuple[int, int]:
-    """Cell sizes ``(n, k*)``: :math:`n = \\max(1, \\mathrm{round}(\\delta d))`,
-    :math:`k^\\star = \\mathrm{clip}(\\mathrm{round}(\\rho n), 1, \\min(n, d))`."""
-    n = max(1, round(delta * d))
-    return n, int(min(max(1, round(rho * n)), n, d))
+def _trial_seed(seed: int, d: int, n: int, k_star: int, t: int) -> int:
+    ss = np.random.SeedSequence(seed, spawn_key=(d, n, k_star, t))
+    return int(ss.generate_state(1)[0])
 
 
-def _top(theta, k_star):
-    """Bool mask of supp T_{k*}(theta) (zeros never count as kept)."""
-    mask = np.zeros(theta.shape, dtype=bool)
-    mask[np.argpartition(-np.abs(theta), k_star - 1)[:k_star]] = True
-    return mask & (theta != 0)
+def trial_problem(d: int, n: int, k_star: int, seed: int, t: int, k: float | None = None):
+    """``(problem, k)``: trial ``t`` of the cell ``(d, n, k*)`` and the sparsity the methods
+    get (``k`` a multiple of k*, default k = k*)."""
+    prob = make_problem("gaussian", d=d, n=n, k_star=k_star,
+                        seed=_trial_seed(seed, d, n, k_star, t))
+    return prob, k_star if k is None else min(d, max(k_star, round(k * k_star)))
 
 
-def _solve(prob, method, k, steps, tol, damping) -> bool:
-    """One trial of one method: True on recovery within ``steps`` iterations."""
-    ts, ks = prob.theta_star, prob.k_star
-    truth, scale = ts != 0, tol * float(np.linalg.norm(ts))
+def _targets(probs, tol):
+    """The stop rule's view of the problems: truth, theta*, scale = tol |theta*|, k*."""
+    ts = np.stack([p.theta_star for p in probs])
+    return {"truth": ts != 0, "theta_star": ts, "k_star": np.array([p.k_star for p in probs]),
+            "scale": tol * np.linalg.norm(ts, axis=1)}
+
+
+def _damping(method, n, d, damping):
+    """Newton methods get ``damping`` when n < d; first-order ones never (it would bias HTP's
+    and OMP's refits)."""
+    return damping if (method != ORACLE and METHODS[method].second_order and n < d) else 0.0
+
+
+def solve_trial(prob, method: str, k: int, steps: int, tol: float, damping: float) -> bool:
+    """One trial of one method through :func:`iobs.driver.iterate` (the reference): True on
+    recovery within ``steps`` iterations (:func:`iobs.stopping.recovery_verdict`)."""
+    target = _targets([prob], tol)
     if method == ORACLE:
-        theta = make_model(prob, 0.0).refit(truth, np.zeros(prob.d))
-        return bool(np.linalg.norm(theta - ts) < scale and np.array_equal(_top(theta, ks),
-                                                                            truth))
+        theta = make_model(prob, 0.0).refit(target["truth"][0], np.zeros(prob.d))
+        return bool(recovery_verdict(theta[None, None], np.zeros((1, prob.d)), **target)[0])
     gen = iterate(prob, method, k=k, damping=damping, xp=np)
-    prev = prev_S = None
     try:
+        prev = next(gen).theta[None]                                          # theta_0
         for it in gen:
-            th = it.theta
-            S = _top(th, ks)
-            right = np.array_equal(S, truth)
-            if right and np.linalg.norm(th - ts) < scale:
-                return True
-            if it.t >= steps or not np.all(np.isfinite(th)):
-                return False
-            if prev is not None and not right and np.array_equal(S, prev_S) and (
-                    np.linalg.norm(th - prev) <= _STALL * np.linalg.norm(th)):
-                return False    # settled on a wrong support
-            prev, prev_S = th, S
+            ok, done = recovery_verdict(it.theta[None, None], prev, **target)
+            if done[0, 0] or it.t >= steps:
+                return bool(ok[0, 0])
+            prev = it.theta[None]
     except (SingularHessian, np.linalg.LinAlgError):
         return False
     finally:
@@ -114,169 +118,91 @@ def _solve(prob, method, k, steps, tol, damping) -> bool:
     return False
 
 
-def _run_cell(methods, d, n, k_star, trials, seed, k, damping, steps, tol, first=0):
-    """The reference cell, one trial and method at a time through :func:`_solve`: successes
-    of trials ``first, ..., first + trials - 1``, shape (len(methods), trials), bool."""
-    out = np.zeros((len(methods), trials), dtype=bool)
-    for t in range(trials):
-        prob, kk = _trial(d, n, k_star, seed, first + t, k)
-        for i, m in enumerate(methods):
-            second = m != ORACLE and METHODS[m].second_order
-            out[i, t] = _solve(prob, m, kk, steps, tol, damping if (second and n < d) else 0.0)
+def _gram_form(probs, methods, damping):
+    r"""The stacked arrays of :class:`GramBatch` for the problems: H, b, the step sizes 1/L
+    of the first-order methods and, for the Newton methods, the damping, the Newton map and
+    which problems have one. :math:`L = 1.001\,\lambda_{\max}(H)` as the model's exact
+    spectrum (from :math:`XX^\top/n` when n < d: the same nonzero eigenvalues, cheaper);
+    above :data:`_EXACT_L_D` the model's own (Lanczos) value."""
+    B, d = len(probs), probs[0].d
+    first = any(not METHODS[m].second_order for m in methods if m != ORACLE)
+    second = any(METHODS[m].second_order for m in methods if m != ORACLE)
+    F = {"H": np.empty((B, d, d)), "b": np.empty((B, d)), "eta": np.ones((B, 1)),
+         "lam": np.zeros(B), "N": np.zeros((B, d, d)) if second else None,
+         "q": np.zeros((B, d)), "h": np.ones((B, d)), "newton": np.zeros(B, dtype=bool)}
+    for i, prob in enumerate(probs):
+        n = prob.n
+        model = make_model(prob, 0.0)                   # X^T and diag H as the reference
+        Xt, H = model.Xt, F["H"][i]
+        np.matmul(Xt, Xt.T, out=H)
+        H /= n
+        F["b"][i] = Xt @ prob.y / n
+        if first:
+            L = model.lipschitz() if d > _EXACT_L_D else 1.001 * max(float(np.linalg.eigvalsh(
+                H if n >= d else Xt.T @ Xt / n)[-1]), 0.0)
+            F["eta"][i] = 1.0 / max(L, np.finfo(float).tiny)
+        if second:
+            lam = F["lam"][i] = damping_lambda(damping if n < d else 0.0, model.Hdiag)
+            nm = newton_map(Xt, prob.y, H, F["b"][i], lam)
+            if nm is not None:
+                F["newton"][i] = True
+                N, F["q"][i], F["h"][i] = nm
+                F["N"][i] = np.eye(d) if N is None else N      # N = I: theta - q exactly
+    return F
+
+
+def _batch_outcomes(methods, probs, k, steps, tol, damping):
+    """Successes (len(methods), B) of the problems ``probs`` (same d), all advancing at once
+    through :func:`iobs.research.engine.advance` with the solvers' own steps."""
+    B, d = len(probs), probs[0].d
+    target, F = _targets(probs, tol), _gram_form(probs, methods, damping)
+    out = np.zeros((len(methods), B), dtype=bool)
+    for i, m in enumerate(methods):
+        if m == ORACLE:
+            theta = refit_rows(F["H"], F["b"], target["truth"], np.zeros(B))
+            out[i] = recovery_verdict(theta[None], np.zeros_like(theta), **target)[0][0]
+            continue
+        newton = METHODS[m].second_order
+        rows = np.flatnonzero(F["newton"]) if newton else np.arange(B)  # others fail at once
+        lam = F["lam"] if m == "iobs" else np.zeros(B)                  # refits: undamped
+        model = GramBatch(F["H"], F["b"], lam, N=F["N"], q=F["q"], h=F["h"]).take(rows)
+        sub = {key: v[rows] for key, v in target.items()}
+        res = out[i]
+
+        def observe(block, prev, live, t0, sub=sub, res=res, rows=rows):
+            ok, done = recovery_verdict(block, prev, **{key: v[live] for key, v in sub.items()})
+            done[-1] |= t0 + len(block) - 1 >= steps                          # the budget
+            hit = np.flatnonzero(done.any(0))
+            res[rows[live[hit]]] = ok[done.argmax(0)[hit], hit]
+            return done
+
+        advance(METHODS[m].step, model, np.zeros((rows.size, d)), k=k[rows],
+                eta=1.0 if newton else F["eta"][rows], steps=steps, observe=observe)
     return out
 
 
 def _run_cells(methods, d, cells, trials, seed, k, damping, steps, tol, first=0):
     """Work unit (top level, picklable): successes of shape (len(methods), len(cells),
     trials), bool, for trials ``first, ..., first + trials - 1`` of each cell ``(n, k*)``;
-    :data:`_BATCH` problems at a time in Gram form (the reference above ``_GRAM_MAX_D``)."""
+    :data:`_BATCH` problems at a time on the batched engine (the reference
+    :func:`solve_trial` for other methods and above :data:`_GRAM_MAX_D`)."""
     out = np.zeros((len(methods), len(cells), trials), dtype=bool)
-    fast = [i for i, m in enumerate(methods) if d <= _GRAM_MAX_D and (m in _STEPS or
+    fast = [i for i, m in enumerate(methods) if d <= _GRAM_MAX_D and (m in BATCHED or
                                                                      m == ORACLE)]
     rest = [i for i in range(len(methods)) if i not in fast]
-    for j, (n, ks) in enumerate(cells if rest else []):
-        out[rest, j] = _run_cell([methods[i] for i in rest], d, n, ks, trials, seed, k,
-                                 damping, steps, tol, first)
     jobs = [(j, t) for j in range(len(cells)) for t in range(trials)]        # cell-major
+    for j, t in jobs if rest else []:
+        prob, kk = trial_problem(d, *cells[j], seed, first + t, k)
+        for i in rest:
+            out[i, j, t] = solve_trial(prob, methods[i], kk, steps, tol,
+                                       _damping(methods[i], prob.n, d, damping))
     for s in range(0, len(jobs) if fast else 0, _BATCH):
         js, ts = (np.array(v) for v in zip(*jobs[s:s + _BATCH]))
-        P = _gram_problems([methods[i] for i in fast], d,
-                           [(*cells[j], first + t) for j, t in zip(js, ts)], seed, k,
-                           damping, tol)
-        out[np.array(fast)[:, None], js, ts] = _gram_methods([methods[i] for i in fast], P,
-                                                             steps)
+        pk = [trial_problem(d, *cells[j], seed, first + t, k) for j, t in zip(js, ts)]
+        out[np.array(fast)[:, None], js, ts] = _batch_outcomes(
+            [methods[i] for i in fast], [p for p, _ in pk], np.array([kk for _, kk in pk]),
+            steps, tol, damping)
     return out
-
-
-def _one_thread():
-    """Worker initializer: one BLAS thread per worker (the pool supplies the parallelism),
-    for NumPy's and SciPy's separate OpenBLAS builds alike, so both are loaded first."""
-    import scipy.linalg  # noqa: F401
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-
-
-@contextlib.contextmanager
-def _plain_main():
-    """Hide the host's ``__main__`` (a Streamlit page, a notebook, an unguarded script) while
-    worker processes start, so that ``spawn``/``forkserver`` children do not re-run it."""
-    saved = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = saved
-
-
-def default_executor(workers: int | None = None) -> ProcessPoolExecutor:
-    """A process pool on this machine, its workers started now: ``forkserver`` where
-    available (safe from a threaded server such as Streamlit), one BLAS thread each, and the
-    host's ``__main__`` hidden from them (no ``if __name__ == "__main__"`` guard needed)."""
-    n = workers or os.cpu_count() or 1
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_one_thread)
-    with _plain_main():
-        for f in [ex.submit(os.getpid) for _ in range(n)]:
-            f.result()
-    return ex
-
-
-def curve_50(success: np.ndarray, rhos: Sequence[float]) -> np.ndarray:
-    r"""The empirical 50% curve: per column (one :math:`\delta`), the :math:`\rho` where the
-    success fraction, scanned upward in :math:`\rho` and interpolated linearly, first falls
-    below 1/2. NaN where the column starts below 1/2, never falls below it, or has a
-    missing cell before the crossing.
-
-    >>> curve_50(np.array([[1.0], [0.6], [0.2]]), [0.1, 0.2, 0.3]).round(3).tolist()
-    [0.225]
-    """
-    s = np.asarray(success, dtype=float)
-    r = np.asarray(rhos, dtype=float)
-    out = np.full(s.shape[1], np.nan)
-    for j in range(s.shape[1]):
-        col = s[:, j]
-        below = np.flatnonzero(~(col >= 0.5))   # NaN counts as "not known to be >= 1/2"
-        if below.size == 0 or below[0] == 0 or np.isnan(col[below[0]]):
-            continue
-        i = below[0]
-        w = (col[i - 1] - 0.5) / (col[i - 1] - col[i])
-        out[j] = r[i - 1] + w * (r[i] - r[i - 1])
-    return out
-
-
-def rule_of_thumb_delta(rhos) -> np.ndarray:
-    r"""The rule of thumb :math:`n \approx 2k\log(d/k)` (from the literature) in phase
-    coordinates: with :math:`k = \rho n`, :math:`n = \delta d`,
-    :math:`\delta = e^{-1/(2\rho)}/\rho`. Only the branch :math:`0 < \rho \le 1/2`
-    (:math:`k \le d/e`, where it rises from 0 to :math:`\delta = 2/e`) means anything;
-    NaN above it.
-
-    >>> rule_of_thumb_delta([0.25, 0.9]).round(4).tolist()
-    [0.5413, nan]
-    """
-    rho = np.asarray(rhos, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((rho > 0) & (rho <= 0.5), np.exp(-0.5 / rho) / rho, np.nan)
-
-
-class PhaseMap(dict):
-    """``{method: success fraction, ndarray of shape (len(rhos), len(deltas))}`` (NaN where a
-    cell was not computed) with the grid in ``deltas``, ``rhos``, the settings in
-    ``config`` and the empirical 50% curves in :attr:`curves`."""
-
-    def __init__(self, maps, *, deltas, rhos, config):
-        super().__init__(maps)
-        self.deltas = np.asarray(deltas, dtype=float)
-        self.rhos = np.asarray(rhos, dtype=float)
-        self.config = dict(config)
-
-    @property
-    def curves(self) -> dict[str, np.ndarray]:
-        """``{method: rho at 50% success per delta}`` (see :func:`curve_50`)."""
-        return {m: curve_50(a, self.rhos) for m, a in self.items()}
-
-    @property
-    def complete(self) -> np.ndarray:
-        """Bool mask (len(rhos), len(deltas)) of the computed cells."""
-        return np.all([~np.isnan(a) for a in self.values()], axis=0)
-
-    def to_csv(self) -> str:
-        """One row per method and cell: ``method, d, delta, rho, n, k_star, trials, seed,
-        success`` (``success`` empty where not computed)."""
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(CSV_FIELDS)
-        d, trials, seed = self.config["d"], self.config["trials"], self.config["seed"]
-        for m, a in self.items():
-            for i, rho in enumerate(self.rhos):
-                for j, delta in enumerate(self.deltas):
-                    n, ks = grid_sizes(d, delta, rho)
-                    s = "" if np.isnan(a[i, j]) else f"{a[i, j]:.6g}"
-                    w.writerow([m, d, f"{delta:.6g}", f"{rho:.6g}", n, ks, trials, seed, s])
-        return buf.getvalue()
-
-    @classmethod
-    def from_csv(cls, text: str) -> PhaseMap:
-        """Parse :meth:`to_csv` output (plain ``csv`` and ``float``: no code is run)."""
-        rows = list(csv.DictReader(io.StringIO(text)))
-        if not rows or set(CSV_FIELDS) - set(rows[0]):
-            raise ValueError(f"a phase map CSV needs the columns {', '.join(CSV_FIELDS)}")
-        try:
-            deltas = sorted({float(r["delta"]) for r in rows})
-            rhos = sorted({float(r["rho"]) for r in rows})
-            d, trials, seed = (int(rows[0][c]) for c in ("d", "trials", "seed"))
-            maps: dict[str, np.ndarray] = {}
-            for r in rows:
-                a = maps.setdefault(r["method"], np.full((len(rhos), len(deltas)), np.nan))
-                v = float(r["success"]) if r["success"].strip() else np.nan
-                if not (np.isnan(v) or 0.0 <= v <= 1.0):
-                    raise ValueError(f"success must be in [0, 1]; got {v}")
-                a[rhos.index(float(r["rho"])), deltas.index(float(r["delta"]))] = v
-        except (TypeError, KeyError) as exc:
-            raise ValueError(f"malformed phase map CSV: {exc}") from exc
-        return cls(maps, deltas=deltas, rhos=rhos, config={"d": d, "trials": trials,
-                                                           "seed": seed, "source": "csv"})
 
 
 _PROBLEMS = 32   # problems per work unit: two batches (fewer, fuller units when trials are few)

@@ -13,8 +13,11 @@ from typing import NamedTuple
 import numpy as np
 
 from iobs._validate import check_choice, check_int
-from iobs.driver import _EXPLODE, _blas_controller, run
+from iobs.driver import _blas_controller, run
 from iobs.problems import make_problem
+from iobs.research.engine import GramBatch, advance
+from iobs.solvers import METHODS
+from iobs.stopping import divergence_limit, diverged
 
 __all__ = ["SYNTHETIC", "paper_eta", "reproduce_synthetic"]
 
@@ -51,9 +54,10 @@ def reproduce_synthetic(prior: str = "gaussian", runs: int = 20, steps: int | No
     (:func:`paper_eta`), ``"newton"`` the exact Newton step (:math:`\eta = 1`) and
     :math:`\eta = 1/L` for IHT.
 
-    All runs advance together (:func:`_sparse_ls_runs`, in chunks of runs whose designs
-    stay under 32 MB), with the driver's arithmetic and stopping rules: the per-run loop
-    through :func:`iobs.run` (``_reproduce_reference``) gives the same numbers (tests).
+    All runs advance together (:func:`_batched_runs` on the batched engine, in chunks of
+    runs whose designs stay under 32 MB), with the driver's arithmetic and stopping rules:
+    the per-run loop through :func:`iobs.run` (``_reproduce_reference``) gives the same
+    numbers (tests).
 
     Returns
     -------
@@ -78,7 +82,7 @@ def reproduce_synthetic(prior: str = "gaussian", runs: int = 20, steps: int | No
             truths[rows] = batch.theta_star
             for i, m in enumerate(_METHODS):
                 eta = np.array([_eta(m, scaling, n, Lr) for Lr in L])
-                loss, err, final, stop = _sparse_ls_runs(m, batch, ks, eta, steps)
+                loss, err, final, stop = _batched_runs(m, batch, ks, eta, steps)
                 _warn_stops(m, stop, steps, r0)
                 c = curves[m]
                 c["loss"][rows], c["error"][rows], c["theta_final"][rows] = loss, err, final
@@ -157,85 +161,64 @@ def _stack(setups):
     return batch, np.array([s[1] for s in setups]), L
 
 
-def _hard_threshold_rows(z, groups):
-    """Row r of the result is ``hard_threshold(z[r], k[r])``: the same argpartition, so the
-    same ties (a row's selection does not depend on the other rows). ``groups``: from
-    :func:`_k_groups`."""
-    out = np.zeros_like(z)
-    for rows, kk in groups:
-        zr = z[rows[:, 0]]                                              # (R', d)
-        idx = np.argpartition(-np.abs(zr), kk - 1, axis=1)[:, :kk]      # (R', k)
-        out[rows, idx] = zr[np.arange(len(zr))[:, None], idx]
-    return out
-
-
-def _k_groups(k):
-    """(rows (R', 1), k) for each distinct k (digits: k = 2k* differs from run to run)."""
-    return [(np.flatnonzero(k == kk)[:, None], int(kk)) for kk in np.unique(k)]
-
-
-def _sparse_ls_runs(method, B, k, eta, steps):
-    r"""k-IHT or Topk-I-OBS on R stacked least-squares problems at once (private kernel).
-
-    With :math:`\nabla f(\theta) = H\theta - b` and :math:`H^{-1}\nabla f(\theta) = \theta -
-    \theta_{LS}` (:math:`\theta_{LS} = H^{-1}b`), each run r takes
-
-    .. math:: \text{k-IHT: } z = \theta - \eta_r(H\theta - b),\qquad
-              \text{Topk-I-OBS: } z = \theta - \eta_r(\theta - \theta_{LS}),\qquad
-              \theta \leftarrow T_{k_r}(z),
-
-    the steps of :func:`iobs.solvers.iht_step` and :func:`iobs.solvers.topk_iobs_step`
-    with the undamped :class:`iobs.models.LeastSquares`. Iterates are kept for a block of
-    steps, then the block's residuals come from one product per run (a GEMM, not T gemv).
+def _batched_runs(method, B, k, eta, steps):
+    r"""k-IHT or Topk-I-OBS on R stacked least-squares problems at once: the solvers' own
+    steps (:func:`iobs.solvers.iht_step`, :func:`iobs.solvers.topk_iobs_step`) on the
+    batched engine, with :math:`\nabla f(\theta) = H\theta - b` and the exact Newton
+    direction :math:`H^{-1}\nabla f(\theta) = \theta - \theta_{LS}` of the undamped
+    :class:`iobs.models.LeastSquares`. Iterates come in blocks of steps, whose residuals come
+    from one product per run (a GEMM, not T gemv).
 
     As :func:`iobs.run`, a run stops cleanly at its first non-finite loss or error, at an
-    error above ``_EXPLODE`` times its scale, or (Topk-I-OBS) before step 1 when H is not
-    positive definite; its curves then hold the last recorded value.
+    error above the divergence limit (:mod:`iobs.stopping`), or (Topk-I-OBS) before step 1
+    when H is not positive definite; its curves then hold the last recorded value.
 
     Returns ``(loss, error, theta, stop)``: the paper's loss :math:`\lVert r\rVert^2/n` and
     :math:`\lVert\theta_t-\theta^\star\rVert`, each (R, steps + 1), the last recorded
     iterate (R, d) and the first unrecorded step (R,) (``steps + 1``: ran to the end).
     """
-    R, d = B.theta0.shape
-    S = max(1, min(steps + 1, _BLOCK_BYTES // (8 * R * B.y.shape[1])))
-    buf = np.empty((R, S, d))                      # iterates of the current block of steps
-    groups = _k_groups(k)
+    R = len(B.theta0)
     loss, err = np.empty((R, steps + 1)), np.empty((R, steps + 1))
-    stop = np.where(B.singular & (method != "iht"), 1, steps + 1)
-    final, theta, j = B.theta0.copy(), B.theta0, 0
-    with np.errstate(over="ignore", invalid="ignore"):   # diverged runs are cut below
-        for t in range(steps + 1):
-            if t:
-                if method == "iht":
-                    g = np.matmul(B.H, theta[:, :, None])[:, :, 0] - B.b     # (R, d)
-                else:
-                    g = theta - B.theta_ls                                  # H^{-1} grad
-                theta = _hard_threshold_rows(theta - eta[:, None] * g, groups)
-            buf[:, j] = theta
-            j += 1
-            if j == S or t == steps:
-                t0, j = t + 1 - j, 0
-                stop = _record(buf[:, :t + 1 - t0], t0, B, loss, err, stop, final)
+    stop = np.full(R, steps + 1)
+    final = B.theta0.copy()
+    _curves(B, B.theta0[None], np.arange(R), 0, loss, err)              # step 0: recorded
+    limit = divergence_limit(err[:, 0], np.linalg.norm(B.theta_star, axis=1))
+    newton = method != "iht"
+    if newton:
+        stop[B.singular] = 1                         # no Newton point: nothing after step 0
+    rows = np.flatnonzero(stop > 1)
+
+    def observe(block, prev, live, t0):
+        r = rows[live]
+        lb, eb = _curves(B, block, r, t0, loss, err)                       # (R', C)
+        bad = diverged(lb, eb, limit[r][:, None])
+        hit = bad.any(1)
+        first = bad.argmax(1)[hit]
+        stop[r[hit]] = t0 + first
+        final[r[hit]] = np.where((first > 0)[:, None], block[first - 1, np.flatnonzero(hit)],
+                                 prev[hit])
+        final[r[~hit]] = block[-1, ~hit]
+        return bad.T
+
+    model = GramBatch(B.H, B.b, np.zeros(R), q=B.theta_ls).take(rows)
+    S = max(1, min(steps, _BLOCK_BYTES // (8 * R * B.y.shape[1])))
+    advance(METHODS[method].step, model, B.theta0[rows], k=k[rows], eta=eta[rows, None],
+            steps=steps, observe=observe, block=S, grow=False)
     hold = np.minimum(np.arange(steps + 1), stop[:, None] - 1)    # hold the last value
     return (np.take_along_axis(loss, hold, axis=1), np.take_along_axis(err, hold, axis=1),
             final, stop)
 
 
-def _record(blk, t0, B, loss, err, stop, final):
-    """Curves of steps ``t0 ..`` from their iterates ``blk`` (R, s, d), the driver's stops,
-    and the last recorded iterates; fills ``loss``, ``err``, ``final``, returns ``stop``."""
-    res = np.matmul(blk, B.Xt) - B.y[:, None, :]                        # (R, s, n)
-    s, T = blk.shape[1], loss.shape[1] - 1
-    loss[:, t0:t0 + s] = lb = np.mean(res * res, axis=2)
-    err[:, t0:t0 + s] = eb = np.linalg.norm(blk - B.theta_star[:, None, :], axis=2)
-    scale = np.maximum(np.linalg.norm(B.theta_star, axis=1), 1.0)
-    limit = _EXPLODE * np.maximum(err[:, 0], scale)[:, None]       # as the driver's
-    bad = ~np.isfinite(lb) | ~np.isfinite(eb) | ((np.arange(t0, t0 + s) > 0) & (eb > limit))
-    first = np.where(bad.any(axis=1), t0 + bad.argmax(axis=1), T + 1)
-    stop = np.minimum(stop, np.maximum(first, 1))     # step 0 is always recorded
-    mine = np.flatnonzero((stop > t0) & (stop <= t0 + s))    # last recorded step is here
-    final[mine] = blk[mine, stop[mine] - 1 - t0]
-    return stop
+def _curves(B, block, rows, t0, loss, err):
+    """The paper's loss and the error of iterates ``block`` (C, R', d) of runs ``rows`` at
+    steps ``t0, ..``: written into ``loss``, ``err`` (R, steps + 1) and returned (R', C)."""
+    Xt = B.Xt if rows.size == len(B.Xt) else B.Xt[rows]
+    runs = block.transpose(1, 0, 2)                                     # (R', C, d)
+    res = np.matmul(runs, Xt) - B.y[rows][:, None, :]                   # (R', C, n)
+    C = block.shape[0]
+    loss[rows, t0:t0 + C] = lb = np.mean(res * res, axis=2)
+    err[rows, t0:t0 + C] = eb = np.linalg.norm(runs - B.theta_star[rows][:, None, :], axis=2)
+    return lb, eb
 
 
 def _warn_stops(method, stop, steps, r0):
