@@ -110,10 +110,20 @@ def test_ratio_plot_is_e_next_over_e_squared():
     assert spec["layout"]["shapes"][0]["y0"] == 3.0
 
 
-def test_colors_are_stable_per_method():
-    assert figures.color("I-OBS") != figures.color("k-IHT")
-    assert figures.color("I-OBS (proved for the exact support search)") == figures.color("I-OBS")
+def test_one_colour_per_method_by_name_or_label_and_bounds_use_the_method_labels():
+    import iobs
+    from iobs.viz import style
+
+    colours = {m: style.color(m) for m in iobs.METHODS}
+    assert len(set(colours.values())) == len(iobs.METHODS)       # every method its own
+    for m, spec in iobs.METHODS.items():
+        assert style.color(spec.label) == colours[m] and style.label(m) == spec.label
     assert figures.color("anything") == figures.color("anything")
+    prob = iobs.make_problem("gaussian", d=32, n=64, k_star=3, seed=0)
+    for m in iobs.METHODS:
+        if iobs.METHODS[m].max_d is None or prob.d <= iobs.METHODS[m].max_d:
+            assert iobs.theory.bound(m, prob, k=3, steps=3).label.startswith(
+                iobs.METHODS[m].label)
 
 
 def test_geometry_2d_draws_both_projections_of_the_same_point():

@@ -11,8 +11,9 @@ from threadpoolctl import threadpool_limits
 
 from iobs.cli.research import main as cli_main
 from iobs.cli.research import parse_grid
-from iobs.research.phase import (ORACLE, PhaseMap, _run_cells, curve_50, default_executor,
-                                 grid_sizes, phase_transition, rule_of_thumb_delta)
+from iobs.research.phase import (ORACLE, PhaseMap, curve_50, default_executor, grid_sizes,
+                                 phase_transition, rule_of_thumb_delta)
+from iobs.research.trials import _run_cells
 
 D = 16
 DELTAS = [0.25, 0.5, 0.75, 1.0]

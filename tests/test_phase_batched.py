@@ -14,10 +14,12 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import iobs.research.phase as phase
+import iobs.research.trials as trials
 from iobs.models import make_model
 from iobs.research.engine import refit_rows
-from iobs.research.phase import (ORACLE, _damping, _run_cells, _units, grid_sizes, phase_rows,
-                                 phase_transition, phase_trials, solve_trial, trial_problem)
+from iobs.research.phase import (ORACLE, _units, grid_sizes, phase_rows, phase_transition,
+                                 phase_trials, solve_trial, trial_problem)
+from iobs.research.trials import _damping, _run_cells
 from iobs.problems import make_problem
 from iobs.projections import top_k_mask
 
@@ -90,7 +92,7 @@ def test_methods_without_a_batched_step_and_large_d_use_the_reference(monkeypatc
     ref = _run_cell(methods, 16, n, ks, 3, 0, None, 1e-6, 40, 1e-4)
     np.testing.assert_array_equal(
         _run_cells(methods, 16, [(n, ks)], 3, 0, None, 1e-6, 40, 1e-4)[:, 0], ref)
-    monkeypatch.setattr(phase, "_GRAM_MAX_D", 8)          # d = 16 is "large" now
+    monkeypatch.setattr(trials, "_GRAM_MAX_D", 8)          # d = 16 is "large" now
     np.testing.assert_array_equal(
         _run_cells(methods, 16, [(n, ks)], 3, 0, None, 1e-6, 40, 1e-4)[:, 0], ref)
 

@@ -35,6 +35,8 @@ import warnings
 
 import numpy as np
 
+from iobs.models import damping_lambda
+
 __all__ = [
     "layer_hessian",
     "magnitude_global_prune",
@@ -144,7 +146,7 @@ def obd_prune(W, H, sparsity: float, *, pattern: str = "unstructured"):
 
 def _upper_cholesky_of_inverse(H: np.ndarray, damping: float) -> np.ndarray:
     """U with H_damped^{-1} = U^T U; retries with 10x damping on failure."""
-    lam = damping * np.mean(np.diag(H))
+    lam = damping_lambda(damping, np.diag(H))
     for attempt in range(4):
         try:
             L = np.linalg.cholesky(H + lam * np.eye(len(H)))

@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from iobs._validate import check_choice, check_float, check_int
+from iobs.models import damping_lambda
 from iobs.theory.factors import (
     EIG_MAX_D,
     Bound,
@@ -40,10 +41,6 @@ from iobs.theory.factors import (
 __all__ = ["bound"]
 
 _NEWTON = ("topk-iobs", "iobs", "iobs-obc", "iobs-exact", "iobs-diag")
-_REF = {"iht": "k-IHT", "topk-iobs": "Topk-I-OBS", "iobs": "I-OBS", "iobs-obc": "I-OBS (OBC)",
-        "iobs-exact": "I-OBS (exact)", "iobs-diag": "I-OBS (diag)",
-        "iobs-ws": "I-OBS (working set)", "htp": "HTP", "omp": "OMP"}
-
 
 def _damped_rho(eta, lam, mu, L):
     return max(abs(1.0 - eta * x / (x + lam)) if x + lam > 0 else 1.0 for x in (mu, L))
@@ -91,7 +88,7 @@ def bound(method: str, prob, *, k: int, eta: float | None = None, steps: int = 1
     A = assumptions(prob, k)
     c = constants(prob, k)
     e0 = float(np.linalg.norm(prob.theta_star)) if e0 is None else check_float("e0", e0, 0.0)
-    label = _REF[method]
+    label = METHODS[method].label
 
     def none(reason, source="derived here", kind="linear", factor=None):
         return Bound(None, factor, kind, True, reason, label, source, A)
@@ -109,7 +106,7 @@ def bound(method: str, prob, *, k: int, eta: float | None = None, steps: int = 1
     mu, L = c.mu, c.L
     if eta is None:
         eta = 1.0 / L if method == "iht" else 1.0
-    lam = damping * float(np.einsum("ij,ij->", prob.X, prob.X) / (prob.n * prob.d))
+    lam = damping_lambda(damping, np.einsum("ij,ij->j", prob.X, prob.X) / prob.n)
     exact_rule = method in ("iht", "topk-iobs", "iobs-exact", "iobs-diag")
     note = "" if exact_rule else " (proved for the exact support search; a reference here)"
     cT = float(topk_factor(prob.d, k, prob.k_star))

@@ -11,24 +11,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from iobs.viz.style import color
+
 __all__ = ["FLOOR", "color", "error_curves", "ratio_plot", "stem_animation", "support_raster",
            "RASTER_LABELS"]
 
 FLOOR = 1e-16          # errors below this (machine zero) are drawn at the floor
-_PALETTE = {"k-IHT": "#1f77b4", "HTP": "#17becf", "OMP": "#7f7f7f", "Topk-I-OBS": "#ff7f0e",
-            "I-OBS": "#d62728", "I-OBS (greedy OBC)": "#9467bd", "I-OBS (exact)": "#8c564b",
-            "I-OBS (diagonal / OBD)": "#2ca02c"}
-_EXTRA = ("#e377c2", "#bcbd22", "#393b79", "#637939")
 RASTER_LABELS = ("not kept", "kept and true", "kept but wrong", "missed")
 _RASTER_COLORS = ("#ffffff", "#2ca02c", "#d62728", "#ff9f1c")
-
-
-def color(label: str) -> str:
-    """A stable colour per method label (same method, same colour on every page)."""
-    for name, c in _PALETTE.items():
-        if label.startswith(name) and (label == name or not label[len(name)].isalnum()):
-            return c
-    return _EXTRA[sum(map(ord, label)) % len(_EXTRA)]
 
 
 def _f32(a):

@@ -13,7 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from iobs.viz.figures import FLOOR, color
+from iobs.viz.figures import FLOOR
+from iobs.viz.style import color
 
 __all__ = ["AUTHORS_GAUSSIAN", "AUTHORS_MNIST", "REFERENCE_LABEL", "RULE_LABEL",
            "digit_images", "phase_curves", "phase_maps", "synthetic_curves"]
