@@ -1,5 +1,7 @@
 r"""Curvature models: what a solver step asks of the objective, behind one interface.
 
+(A little over 300 lines: the interface and its two implementations read together.)
+
 A step needs the gradient :math:`g`, the damped Newton point
 :math:`\theta^+ = \theta - \eta(H + \lambda I)^{-1}g`, :math:`\mathrm{diag}((H+\lambda I)^{-1})`
 for OBS saliency, the OBS correction on a kept set, and a refit on a support (HTP, OMP):
@@ -29,9 +31,9 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from iobs import backend
 from iobs._validate import check_memory
 from iobs.backend import xp_of
+from iobs.linalg import inverse_spd, max_eig
 
 __all__ = ["CurvatureModel", "LeastSquares", "NewtonPoint", "SingularHessian", "Smooth",
            "StepModel", "damping_lambda", "make_model"]
@@ -89,65 +91,6 @@ class CurvatureModel(StepModel, Protocol):
     def block(self, theta, idx): ...
 
 
-def _inverse_spd(A, *, overwrite: bool = False):
-    """Explicit inverse of an SPD matrix through its Cholesky factor (done once per run).
-
-    With ``overwrite`` (large, once per run) SciPy's LAPACK potrf + potri work in place (no
-    n x n temporaries beyond ``A``); otherwise NumPy alone, so that per-step inverses never
-    mix two BLAS thread pools. A non-SPD ``A`` raises ``numpy.linalg.LinAlgError``.
-    """
-    xp = xp_of(A)
-    if xp is np and not overwrite:               # small, per step: stay on NumPy's BLAS
-        np.linalg.cholesky(A)                    # raises LinAlgError unless SPD
-        return np.linalg.inv(A)
-    if xp is np:
-        from scipy.linalg import lapack
-
-        a = A.T if A.flags.c_contiguous else A   # symmetric: the F-ordered view is A itself
-        c, info = lapack.dpotrf(a, lower=1, overwrite_a=int(overwrite), clean=0)
-        if info == 0:
-            c, info = lapack.dpotri(c, lower=1, overwrite_c=1)
-        if info != 0:
-            raise np.linalg.LinAlgError("matrix is not positive definite")
-        n, B = c.shape[0], 512
-        for s in range(0, n, B):                 # potri fills the lower triangle only
-            e = min(s + B, n)
-            blk = np.tril(c[s:e, s:e])
-            c[s:e, s:e] = blk + np.tril(blk, -1).T
-            c[s:e, e:] = c[e:, s:e].T
-        return c
-    L = backend.cholesky(A)
-    Linv = backend.solve_triangular(L, xp.eye(A.shape[0]), lower=True)
-    return Linv.T @ Linv
-
-
-def _max_eig(matvec, d, xp):
-    """Largest eigenvalue of a PSD operator: Lanczos (ARPACK) on NumPy, power iteration
-    on CuPy; padded by 0.1% so that 1/L stays a safe step."""
-    v0 = np.random.default_rng(12345).standard_normal(d)
-    if d <= 256:                                  # small: the exact spectrum is cheap
-        M = matvec(xp.eye(d))
-        return 1.001 * max(float(xp.linalg.eigvalsh(0.5 * (M + M.T))[-1]), 0.0)
-    if xp is np:
-        from scipy.sparse.linalg import LinearOperator, eigsh
-
-        op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
-        lam = float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-5,
-                          return_eigenvectors=False)[0])
-        return 1.001 * lam
-    v = xp.asarray(v0 / np.linalg.norm(v0))
-    lam = 0.0
-    for _ in range(200):
-        w = matvec(v)
-        new = float(xp.linalg.norm(w))
-        if new == 0.0:
-            return 0.0
-        v, done, lam = w / new, abs(new - lam) <= 1e-9 * new, new
-        if done:
-            break
-    return 1.001 * lam
-
-
 class LeastSquares:
     r"""Matrix-free curvature of :math:`f = \lVert X\theta-y\rVert^2/(2n)` with damping.
 
@@ -199,7 +142,7 @@ class LeastSquares:
     def lipschitz(self) -> float:
         r""":math:`L = \lambda_{\max}(X^\top X/n)` (power iteration)."""
         if self._L is None:
-            self._L = _max_eig(lambda v: self.Xt @ (self.Xt.T @ v) / self.n, self.d, self.xp)
+            self._L = max_eig(lambda v: self.Xt @ (self.Xt.T @ v) / self.n, self.d, self.xp)
         return self._L
 
     # -- second order -------------------------------------------------------------
@@ -214,12 +157,12 @@ class LeastSquares:
                 self._G = self.Xt.T @ self.Xt
                 M = self._G.copy()
                 M[xp.diag_indices(self.n)] += self.n * self.lam
-                self._K = _inverse_spd(M, overwrite=True)
+                self._K = inverse_spd(M, overwrite=True)
         elif self._Hinv is None:
             check_memory("d", "the dense d x d Hessian path", 3.0 * 8 * self.d ** 2)
             H = self.Xt @ self.Xt.T / self.n + self.lam * xp.eye(self.d)
             try:
-                self._Hinv = _inverse_spd(H, overwrite=True)
+                self._Hinv = inverse_spd(H, overwrite=True)
             except np.linalg.LinAlgError as exc:
                 raise SingularHessian("H is singular (rank-deficient X); set damping > 0") \
                     from exc
@@ -327,7 +270,7 @@ class Smooth:
         if self._L is None:
             p = self.prob
             w = {"logcosh": 1.0 + p.params.get("beta", 0.0), "logistic": 0.25}.get(p.kind, 1.0)
-            gram = _max_eig(lambda v: p.X.T @ (p.X @ v) / p.n, self.d, self.xp)
+            gram = max_eig(lambda v: p.X.T @ (p.X @ v) / p.n, self.d, self.xp)
             self._L = w * gram + p.params.get("ridge", 0.0) * (p.kind == "logistic")
         return self._L
 
@@ -339,7 +282,7 @@ class Smooth:
         """The Newton point, carrying the damped ``(H, Hinv)`` at theta."""
         H = self._damped_hessian(theta)
         try:
-            Hinv = _inverse_spd(H)
+            Hinv = inverse_spd(H)
         except np.linalg.LinAlgError as exc:
             raise SingularHessian("the Hessian at the current iterate is singular or "
                                   "indefinite; set damping > 0") from exc

@@ -50,12 +50,10 @@ def _progress(fraction: float, message: str) -> None:
 
 
 def main_train(args: argparse.Namespace) -> int:
-    import torch
-
     from iobs.prune import store
 
-    torch.set_num_threads(max(1, args.threads))
-    _, record = store.train_and_save(args.model, progress=_progress, seed=args.seed)
+    _, record = store.train_and_save(args.model, progress=_progress, seed=args.seed,
+                                     threads=args.threads)
     print(file=sys.stderr)
     print(json.dumps(record, indent=2))
     return 0

@@ -83,8 +83,12 @@ def load_checkpoint(task: str) -> tuple[torch.nn.Module, dict] | None:
 
 
 def train_and_save(task: str, *, progress: Progress | None = None,
-                   seed: int | None = None) -> tuple[torch.nn.Module, dict]:
-    """Train ``task`` with its recipe, measure test quality, save state_dict + manifest."""
+                   seed: int | None = None, threads: int | None = None
+                   ) -> tuple[torch.nn.Module, dict]:
+    """Train ``task`` with its recipe, measure test quality, save state_dict + manifest
+    (``threads``: torch's intra-op threads for this process, if given)."""
+    if threads is not None:
+        torch.set_num_threads(max(1, int(threads)))
     recipe = RECIPES[task] if seed is None else RECIPES[task].__class__(
         **{**asdict(RECIPES[task]), "seed": seed})
     model, info = train(recipe, progress=progress)

@@ -18,7 +18,7 @@ __all__ = ["ORACLE", "solve_trial", "trial_problem"]
 ORACLE = "oracle"       # least squares on the true support: the ceiling of every method
 _GRAM_MAX_D = 512       # above: d x d per problem costs more than the matrix-free reference
 _BATCH = 16             # problems advanced together: their (B, d, d) matrices stay in cache
-_EXACT_L_D = 256        # iobs.models._max_eig's exact spectrum up to this d, Lanczos above
+_EXACT_L_D = 256        # iobs.linalg.max_eig's exact spectrum up to this d, Lanczos above
 
 
 def _trial_seed(seed: int, d: int, n: int, k_star: int, t: int) -> int:
