@@ -13,20 +13,44 @@ True
 
 from iobs import theory
 from iobs.driver import Iterate, Trace, iterate, run
+from iobs.fit import FitResult, fit
 from iobs.problems import KINDS, Problem, from_arrays, make_problem
 from iobs.solvers import METHODS, Method
 
+__version__ = "0.1.0"   # the one place: pyproject.toml reads it (dynamic version)
+
 __all__ = [
-           "KINDS",
-           "METHODS",
-           "Iterate",
-           "Method",
-           "Problem",
-           "Trace",
-           "iterate",
-           "from_arrays",
+    "KINDS",
+    "METHODS",
+    "FitResult",
+    "Iterate",
+    "Method",
+    "Problem",
+    "SparseLogisticRegression",
+    "SparseRegressor",
+    "Trace",
+    "fit",
+    "from_arrays",
+    "iterate",
     "make_problem",
-           "run",
-           "theory",
+    "run",
+    "theory",
 ]
-__version__ = "0.1.0"
+
+_LAZY = {"SparseRegressor": "iobs.estimators", "SparseLogisticRegression": "iobs.estimators"}
+
+
+def __getattr__(name):
+    """The scikit-learn estimators, imported on first use (``import iobs`` stays free of
+    scikit-learn)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'iobs' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -13,8 +13,6 @@ No NaN or inf iterate is ever recorded.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -29,24 +27,6 @@ from iobs.stopping import divergence_limit, diverged, reached_tol
 
 __all__ = ["Iterate", "Trace", "iterate", "run"]
 
-_SMALL = 1 << 22  # n * d up to this (X <= 32 MB): one BLAS thread is faster (no spinning)
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller():
-    """One snapshot of the loaded BLAS pools (NumPy's and SciPy's OpenBLAS are separate)."""
-    import scipy.linalg  # noqa: F401  (load SciPy's pool so that the snapshot sees it)
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def _blas_threads(prob):
-    """Small problems run on one BLAS thread: thread start-up and spinning cost more than
-    they bring, and two pools contending on a busy machine ran several times slower."""
-    if prob.n * prob.d <= _SMALL:
-        return _blas_controller().limit(limits=1, user_api="blas")
-    return contextlib.nullcontext()
 
 
 @dataclass(frozen=True)
@@ -197,7 +177,7 @@ def run(prob, method: str, *, k: int, steps: int = 100, eta: float | None = None
                   seed=seed, theta0=theta0, xp=xp)
     limit = np.inf             # the divergence limit, set from the start point
     try:
-        with _blas_threads(prob):
+        with _be.blas_threads(prob.n, prob.d):
             for it in gen:
                 th = _be.to_numpy(it.theta)
                 loss = prob.loss(th) if np.isfinite(th).all() else np.nan

@@ -249,29 +249,47 @@ def make_problem(kind: str = "gaussian", *, d: int | None = 128, n: int = 256,
                    noise=noise, seed=seed, params=params)
 
 
-def from_arrays(X, y, theta_star=None) -> Problem:
-    r"""A least-squares problem on supplied data (validated and copied to float64).
+def from_arrays(X, y, theta_star=None, *, loss: str = "squared",
+                ridge: float = 1e-4) -> Problem:
+    r"""A problem on supplied data (validated and copied to float64).
 
     Parameters
     ----------
     X : array of shape (n, d)
     y : array of shape (n,)
+        Responses (``loss="squared"``) or labels in {0, 1} (``loss="logistic"``).
     theta_star : array of shape (d,), optional
         The truth to measure errors against (default: zeros, so ``error`` is
         :math:`\lVert\theta_t\rVert`).
+    loss : {"squared", "logistic"}
+        ``"squared"``: :math:`f = \lVert X\theta-y\rVert^2/(2n)` (kind ``"data"``).
+        ``"logistic"``: the ``"logistic"`` kind's objective
+        :math:`f = \frac1n\sum_i[\log(1+e^{x_i^\top\theta}) - y_i x_i^\top\theta]
+        + \frac{\gamma}{2}\lVert\theta\rVert^2`.
+    ridge : float
+        :math:`\gamma \ge 0` of the logistic objective (ignored for squared loss).
 
     Raises
     ------
     ValueError
-        Naming the argument, for wrong shapes, empty arrays or non-finite values.
+        Naming the argument, for wrong shapes, empty arrays, non-finite values, labels
+        other than 0/1 (logistic) or an unknown ``loss``.
     """
     from iobs._validate import check_array
 
+    check_choice("loss", loss, ("squared", "logistic"))
     X = check_array("X", X, ndim=2)
     n, d = X.shape
     check_memory("n * d", f"a problem with n={n}, d={d}", 2.2 * 8 * n * d)
     y = check_array("y", y, ndim=1, shape=(n,))
     ts = np.zeros(d) if theta_star is None else check_array("theta_star", theta_star, ndim=1,
                                                              shape=(d,))
-    return Problem(kind="data", X=np.asfortranarray(X), y=y, theta_star=ts,
-                   k_star=int(np.count_nonzero(ts)), params={})
+    kind, params = "data", {}
+    if loss == "logistic":
+        bad = (y != 0.0) & (y != 1.0)
+        if bad.any():
+            raise ValueError(f"y must hold binary labels 0 or 1 for loss='logistic'; got "
+                             f"{float(y[bad][0])!r} at index {int(np.flatnonzero(bad)[0])}")
+        kind, params = "logistic", {"ridge": check_float("ridge", ridge, 0.0, 1e6)}
+    return Problem(kind=kind, X=np.asfortranarray(X), y=y, theta_star=ts,
+                   k_star=int(np.count_nonzero(ts)), params=params)

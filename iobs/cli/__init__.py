@@ -1,6 +1,7 @@
 """``python -m iobs``: the solvers without a browser.
 
-Subcommands: ``run`` (one problem, several methods, a table), ``reproduce`` (the paper's
+Subcommands: ``run`` (one problem, several methods, a table), ``fit`` (your own X and y,
+a truth-free stop), ``reproduce`` (the paper's
 synthetic figure), ``phase`` (phase-transition maps), ``train`` and ``prune`` (the tiny
 transformers of the pruning demo).
 Tables go to stdout, progress to stderr.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from iobs.cli import prune, research, run
+from iobs.cli import fit, prune, research, run
 from iobs.cli.common import progress_bar, write_rows
 from iobs.cli.run import EPILOG, summarize
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "H-metric (OBS) projection.", epilog=EPILOG)
     sub = p.add_subparsers(dest="command", required=True)
     run.add_run_parser(sub)
+    fit.add_parser(sub)
     research.add_reproduce_parser(sub)
     research.add_phase_parser(sub)
     prune.add_train_parser(sub)

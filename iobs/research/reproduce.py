@@ -13,7 +13,8 @@ from typing import NamedTuple
 import numpy as np
 
 from iobs._validate import check_choice, check_int
-from iobs.driver import _blas_controller, run
+from iobs.backend import blas_controller
+from iobs.driver import run
 from iobs.problems import make_problem
 from iobs.research.engine import GramBatch, advance
 from iobs.solvers import METHODS
@@ -74,7 +75,7 @@ def reproduce_synthetic(prior: str = "gaussian", runs: int = 20, steps: int | No
                   "theta_final": np.empty((runs, d))} for m in _METHODS}
     truths = np.empty((runs, d))
     chunk = max(1, _CHUNK_BYTES // (8 * n * d))
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with blas_controller().limit(limits=1, user_api="blas"):
         for r0 in range(0, runs, chunk):
             rows = slice(r0, min(r0 + chunk, runs))
             batch, ks, L = _stack([_synthetic_run(prior, seed, r)
