@@ -46,10 +46,15 @@ class FitResult:
     converged: bool
     stopped: str           # the reason the loop ended, in words
     loss: np.ndarray       # (steps + 1,) training loss per step
-    seconds: float
+    seconds: float         # the whole call, set-up included
     method: str
     k: int
     config: dict = field(default_factory=dict)
+    times: np.ndarray | None = None   # (steps + 1,) seconds since the call began, per loss
+
+    def predict(self, X) -> np.ndarray:
+        """The linear predictor :math:`X\theta + b` (margins for the logistic loss)."""
+        return np.asarray(X, dtype=float) @ self.coef + self.intercept
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,14 +237,15 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
         return FitResult(np.zeros(d), float(b), theta != 0, 0, True,
                          "no column varies: coef is 0", np.array([np.nan]),
                          time.perf_counter() - t_start, method, k,
-                         {**config, "eta": eta, "backend": "numpy"})
+                         {**config, "eta": eta, "backend": "numpy"},
+                         np.array([time.perf_counter() - t_start]))
     xp = _be.get_xp(backend)
     prob = from_arrays(Xc[:, live], yc, loss=loss, ridge=ridge).to(xp)
     del Xc
     with _be.blas_threads(prob.n, prob.d):   # the driver's BLAS-thread policy
-        theta, steps, losses, stopped, converged, best, b = _solve(
+        theta, steps, losses, stopped, converged, best, b, times = _solve(
             prob, spec, k_used, eta, damping, tol, max_steps, logistic, fit_intercept,
-            y_mean, xp)
+            y_mean, xp, t_start)
     if not converged:
         theta, b = best[1], best[2]
     coef = np.zeros(d)
@@ -250,12 +256,14 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
     return FitResult(coef=coef, intercept=float(intercept), support=coef != 0, steps=steps,
                      converged=converged, stopped=stopped, loss=np.array(losses),
                      seconds=time.perf_counter() - t_start, method=method, k=k,
-                     config=config)
+                     config=config, times=np.array(times))
 
 
-def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept, y_mean, xp):
+def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept, y_mean, xp,
+           t_start):
     """The loop (arguments validated). Returns the last iterate, the step count, the
-    losses, the reason, the convergence flag, the best (loss, theta, b, eta) and b."""
+    losses, the reason, the convergence flag, the best (loss, theta, b, eta), b and the
+    times of the losses (seconds since ``t_start``)."""
     b = 0.0
     if logistic and fit_intercept:
         prob = _Shifted(**{f.name: getattr(prob, f.name) for f in fields(prob)})
@@ -270,6 +278,7 @@ def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
     S = theta != 0
     f0 = _loss(prob, theta, logistic)
     losses, best = [f0], (f0, theta, b, eta)
+    times = [time.perf_counter() - t_start]
     delta_prev, same_prev = None, False
     stopped, converged = f"reached max_steps={max_steps} before the stop rule held", False
     steps = 0
@@ -294,6 +303,7 @@ def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
             eta *= 0.5
             steps = t
             losses.append(losses[-1])
+            times.append(time.perf_counter() - t_start)
             prob, b = (replace(prob, offset=best[2]), best[2]) if fit_intercept else (prob, b)
             model = make_model(prob, damping)
             if loss_plateau(losses, patience=PATIENCE):
@@ -305,6 +315,7 @@ def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
         same = bool((S_new == S).all())
         theta, S, steps = new, S_new, t
         losses.append(f)
+        times.append(time.perf_counter() - t_start)
         if f < best[0]:
             best = (f, theta, b, eta)
         norm = float(xp.linalg.norm(theta))
@@ -320,7 +331,7 @@ def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
             break
         delta_prev, same_prev = delta, same
     best = (*best[:3], eta)
-    return theta, steps, losses, stopped, converged, best, b
+    return theta, steps, losses, stopped, converged, best, b, times
 
 
 def _loss(prob, theta, logistic) -> float:
