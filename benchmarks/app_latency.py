@@ -13,7 +13,7 @@ that what the caches save is not mistaken for what a computation costs.
     python benchmarks/app_latency.py [--repeats 5] [--pages phase prune ...]
 
 AppTest runs each non-home page twice per call the first time Streamlit's v1 page mode is
-switched off (see ``ui.common._shell``), so these times are slightly pessimistic.
+switched off (see ``ui.state.ensure_frame``), so these times are slightly pessimistic.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Prune a transformer: magnitude -> OBD -> OBS (SparseGPT) -> I-OBS(T), live on a tiny model."""
+"""Prune a transformer: magnitude -> OBD -> OBS (SparseGPT) -> I-OBS(T), live on a tiny model.
+
+(Over 300 lines: two models, five methods and four views on one page; the work itself is in
+iobs.prune, the threads and the shared store in ui.jobs.)
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,14 @@ import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
 import os
-import threading
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from iobs.prune import layerwise
 from iobs import prune as P
-from iobs.prune import iterative, study
+from iobs.prune import iterative, layerwise, study
 from iobs.viz import prune as figures
-from ui import common
+from ui import common, jobs
 
 # Page defaults: the ViT at 50% — OBS keeps nearly all of the dense accuracy while
 # magnitude pruning loses points, and the I-OBS rounds show the calibration/held-out split.
@@ -68,34 +67,13 @@ def knobs_for(method, knobs):
     return knobs if method == "iobs" else knobs | IOBS_ONLY
 
 
-class Trajectories:
-    """The longest I-OBS run computed so far for each setting but the rounds, every round
-    kept (:func:`iobs.prune.study.iobs_trajectory`), shared by all sessions: fewer rounds
-    are a lookup, more rounds continue from the last one. Least recently used runs go first
-    beyond :data:`TRAJECTORIES`. Nothing handed out from here is modified by its readers."""
-
-    def __init__(self, size: int):
-        self.size, self.lock, self.runs = size, threading.Lock(), OrderedDict()
-
-    def get(self, key):
-        with self.lock:
-            if key in self.runs:
-                self.runs.move_to_end(key)
-            return self.runs.get(key)
-
-    def put(self, key, run):
-        with self.lock:
-            old = self.runs.get(key)
-            if old is None or len(run["rounds"]) > len(old["rounds"]):
-                self.runs[key] = run
-            self.runs.move_to_end(key)
-            while len(self.runs) > self.size:
-                self.runs.popitem(last=False)
-
-
 @st.cache_resource(show_spinner=False)
 def trajectories():
-    return Trajectories(TRAJECTORIES)
+    """The longest I-OBS run computed so far for each setting but the rounds, every round
+    kept (:func:`iobs.prune.study.iobs_trajectory`), shared by all sessions: fewer rounds
+    are a lookup, more rounds continue from the last one."""
+    return jobs.LRUStore(TRAJECTORIES, better=lambda old, new: len(new["rounds"]) >
+                         len(old["rounds"]))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -137,25 +115,15 @@ def gather(cfg, knobs):
     the progress bar moves as jobs finish."""
     methods = [m for m in P.METHODS if cfg["pattern"] == "unstructured" or
                m != "magnitude-global"]
-    jobs = [(s, "unstructured", m) for s in SWEEP[cfg["name"]] for m in P.METHODS]
-    jobs = list(dict.fromkeys(jobs + [(cfg["sparsity"], cfg["pattern"], m) for m in methods]))
-    ctx = get_script_run_ctx()
+    todo = [(s, "unstructured", m) for s in SWEEP[cfg["name"]] for m in P.METHODS]
+    todo = list(dict.fromkeys(todo + [(cfg["sparsity"], cfg["pattern"], m) for m in methods]))
 
-    def work(job):
-        add_script_run_ctx(threading.current_thread(), ctx)   # the cache needs the session
+    def one(job):
         s, pattern, m = job
-        return job, run_one(cfg["name"], m, s, pattern, **knobs_for(m, knobs))
+        return run_one(cfg["name"], m, s, pattern, **knobs_for(m, knobs))
 
-    results = {}
-    pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="prune")
-    try:
-        with common.progress("Pruning with every method (cached after the first time)") \
-                as tick:
-            for f in as_completed([pool.submit(work, job) for job in jobs]):
-                job, results[job] = f.result()
-                tick(len(results) / len(jobs))
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)   # a rerun does not wait for them
+    with common.progress("Pruning with every method (cached after the first time)") as tick:
+        results = jobs.run_in_threads(one, todo, workers=WORKERS, tick=tick, name="prune")
     dense = dense_quality(cfg["name"])
     grid = {s: {"methods": {m: results[s, "unstructured", m] for m in P.METHODS}}
             for s in SWEEP[cfg["name"]]}

@@ -1,7 +1,7 @@
 """Imported first by app.py and by every page: the heavy modules, once per process.
 
 On a fresh server, concurrent first visits run scripts in parallel threads, and deep links
-even run page files directly (Streamlit's v1 page mode, see ``common._shell``). Python's
+even run page files directly (Streamlit's v1 page mode, see ``ui.state.ensure_frame``). Python's
 per-module import locks then let two threads that import the same modules in different
 orders deadlock, and the import machinery breaks the tie by handing one of them a
 partially initialised module ("cannot import name ... from partially initialized module").

@@ -1,0 +1,118 @@
+"""Output helpers: provenance badges, captions, downloads, code, errors, progress, tables
+and charts."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+
+import numpy as np
+import streamlit as st
+
+from iobs.export import to_csv, to_json
+from ui.state import ensure_frame
+
+__all__ = ["attempt", "badge", "chart", "downloads", "error", "fmt", "look", "one_thread",
+           "progress", "show_code", "to_csv", "to_json"]
+
+_BADGES = (  # (substring of a source string, colour, label), first match wins
+    ("paper", "blue", "from the paper"), ("authors", "orange", "authors' code"),
+    ("derived", "violet", "derived here"), ("literature", "gray", "from the literature"),
+    ("measured", "green", "measured here"),
+)
+
+
+
+def badge(source: str) -> str:
+    """Markdown badge for a provenance string (PAPER.md's labels)."""
+    low = source.lower()
+    for needle, colour, label in _BADGES:
+        if needle in low:
+            return f":{colour}-badge[{label}]"
+    return f":gray-badge[{source}]"
+
+
+def look(text: str):
+    """A caption under a figure telling the reader what to look at."""
+    st.caption(f":material/visibility: **What to look at:** {text}")
+
+
+def downloads(name: str, numbers: dict, config: dict, *, key: str):
+    """CSV and JSON download buttons for ``numbers`` (arrays) and ``config`` (generated
+    only when clicked)."""
+    a, b = st.columns(2)
+    icon = ":material/download:"
+    a.download_button("CSV (numbers + config)", lambda: to_csv(numbers, config),
+                      file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv", icon=icon,
+                      on_click="ignore", width="stretch")
+    b.download_button("JSON (numbers + config)", lambda: to_json(numbers, config),
+                      file_name=f"{name}.json", mime="application/json", key=f"{key}_json",
+                      icon=icon, on_click="ignore", width="stretch")
+
+
+def show_code(*objects, title: str = "Show the code"):
+    """An expander with the source of each object (the solver step a figure comes from)."""
+    with st.expander(title, icon=":material/code:"):
+        for obj in objects:
+            try:
+                src = inspect.getsource(obj)
+            except (OSError, TypeError):
+                src = f"# source of {obj!r} is not available"
+            st.code(src, language="python")
+
+
+def error(what: str, fix: str):
+    """``st.error`` that names the problem and what to change (never a traceback)."""
+    st.error(f"**{what}**  \n**What to change:** {fix}", icon=":material/error:")
+
+
+def attempt(fn, *args, fix: str, **kwargs):
+    """Call ``fn``; on ValueError / ArithmeticError / LinAlgError show :func:`error` and
+    return ``None``."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        error(str(exc), fix)
+        return None
+
+
+@contextlib.contextmanager
+def progress(text: str):
+    """``with progress("Running ...") as tick: work(progress=tick)``; the bar disappears
+    when the work is done."""
+    ensure_frame()
+    bar = st.progress(0.0, text=text)
+
+    def tick(fraction: float):
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=text)
+
+    try:
+        yield tick
+    finally:
+        bar.empty()
+
+
+def fmt(value, spec: str = ".3g") -> str:
+    """Table-ready text: numbers formatted with ``spec``, None/NaN as an em dash."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, (bool, np.bool_, str)):
+        return str(value)
+    return format(value, spec)
+
+
+def one_thread():
+    """Run the page's (small) linear algebra on one BLAS thread. NumPy and SciPy bring
+    separate OpenBLAS pools; on a busy 2-core machine two threads each made a d = 256
+    dense-Hessian run 20x slower (measured here). Use inside cached compute functions."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
+def chart(fig, *, key: str):
+    """Draw a Plotly figure at full width (the mode bar keeps Plotly's PNG button)."""
+    ensure_frame()
+    st.plotly_chart(fig, key=key, width="stretch",
+                    config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
