@@ -32,6 +32,8 @@ PAGES = [
      "where each method recovers θ*, over (n/d, k*/n)"),
     ("pages/reproduce.py", "Reproduce the paper", ":material/description:", "reproduce",
      "the synthetic experiment of §4.1 next to the authors' numbers"),
+    ("pages/data.py", "Your data", ":material/upload_file:", "data",
+     "compare the solvers on your own X and y (or bundled data): no truth needed"),
     ("pages/prune.py", "Prune a transformer", ":material/content_cut:", "prune",
      "magnitude, OBD, SparseGPT and I-OBS on a tiny transformer"),
 ]

@@ -82,8 +82,8 @@ LAYERS = [
     ("cupyx", ("iobs/backend.py",), "CuPy is detected once, in the backend"),
     ("streamlit", ("ui/", "pages/", "app.py"), "the library runs without Streamlit"),
     ("torch", ("iobs/prune/",), "import iobs stays fast without torch"),
-    ("sklearn", ("iobs/estimators.py", "iobs/problems.py", "iobs/prune/data.py", "ui/",
-                 "pages/"),
+    ("sklearn", ("iobs/estimators.py", "iobs/problems.py", "iobs/prune/data.py",
+                 "iobs/research/own_data.py", "ui/", "pages/"),
      "the estimators; problems and the ViT read the digits that ship with scikit-learn"),
     ("plotly", ("iobs/viz/", "ui/", "pages/", "app.py"), "figures are built in iobs.viz"),
 ]
