@@ -201,6 +201,21 @@ def main():
             common.error(f"{_label(m)} stopped: {r['stopped']}",
                          "add damping (e.g. 1e-3) or raise n / d" if "ingular" in r["stopped"]
                          else "lower η or add damping")
+    curves_section(cfg, res)
+    st.subheader("Assumptions and constants")
+    assumptions_panel(res, cfg)
+    numbers = {f"{m} error": r["error"] for m, r in res["runs"].items()}
+    numbers |= {f"{m} seconds": r["seconds"] for m, r in res["runs"].items()}
+    numbers |= {f"{m} bound": r["bound"]["values"] for m, r in res["runs"].items()
+                if r["bound"]["values"] is not None}
+    common.downloads("convergence", numbers, {**cfg, "seed": common.seed(),
+                                              "constants": res["constants"]}, key="cv_dl")
+    common.show_code(*(iobs.METHODS[m].step for m in res["runs"]), iobs.theory.bound,
+                     title="Show the code (solver steps and the bound dispatcher)")
+
+
+def curves_section(cfg, res):
+    """The tabs: error vs iteration (with the bounds), vs seconds, and the local view."""
     drawn, notes = _bounds(res)
     curves = {_label(m): {"y": r["error"]} for m, r in res["runs"].items()}
     tabs = st.tabs(["error vs iteration", "error vs seconds"] +
@@ -236,16 +251,6 @@ def main():
                                     consts), key="cv_ratio_plot")
             common.look("e_{t+1}/e_t² stays bounded (below the dashed constant) for a "
                         "quadratically convergent method; for k-IHT it blows up.")
-    st.subheader("Assumptions and constants")
-    assumptions_panel(res, cfg)
-    numbers = {f"{m} error": r["error"] for m, r in res["runs"].items()}
-    numbers |= {f"{m} seconds": r["seconds"] for m, r in res["runs"].items()}
-    numbers |= {f"{m} bound": r["bound"]["values"] for m, r in res["runs"].items()
-                if r["bound"]["values"] is not None}
-    common.downloads("convergence", numbers, {**cfg, "seed": common.seed(),
-                                              "constants": res["constants"]}, key="cv_dl")
-    common.show_code(*(iobs.METHODS[m].step for m in res["runs"]), iobs.theory.bound,
-                     title="Show the code (solver steps and the bound dispatcher)")
 
 
 main()

@@ -33,6 +33,19 @@ def bundled_data(name):
     return bundled(name)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def parsed_upload(x_id, y_id, loss, _fx, _fy):
+    """The uploads parsed once per upload (keyed by Streamlit's file ids, so a rerun neither
+    re-parses nor re-hashes the bytes: a 10 MB CSV takes about 1 s to parse); a refusal
+    comes back as ``{"error": message}``."""
+    try:
+        X, y = read_uploads(_fx.getvalue(), _fy.getvalue(), loss, max_mb=UPLOAD_MB,
+                            max_cells=MAX_CELLS)
+    except ValueError as exc:
+        return {"error": str(exc)}
+    return {"X": X, "y": y}
+
+
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs={np.ndarray: lambda a: (
         a.shape, hashlib.sha1(np.ascontiguousarray(a).tobytes()).hexdigest())})
 def compute(X, y, methods, k, loss, test_fraction, seed):
@@ -70,13 +83,12 @@ def load(source, loss):
     if fx is None or fy is None:
         st.info("Upload X and y to compare the methods on them.", icon=":material/upload:")
         return None
-    try:
-        X, y = read_uploads(fx.getvalue(), fy.getvalue(), loss, max_mb=UPLOAD_MB,
-                            max_cells=MAX_CELLS)
-    except ValueError as exc:
-        common.error(f"This upload cannot be used: {exc}", "fix the file and upload it "
-                     "again, or pick a bundled data set")
+    got = parsed_upload(fx.file_id, fy.file_id, loss, fx, fy)
+    if "error" in got:
+        common.error(f"This upload cannot be used: {got['error']}", "fix the file and "
+                     "upload it again, or pick a bundled data set")
         return None
+    X, y = got["X"], got["y"]
     return X, y, loss, [f"column {j}" for j in range(X.shape[1])], "your upload"
 
 

@@ -1,6 +1,6 @@
 """Prune a transformer: magnitude -> OBD -> OBS (SparseGPT) -> I-OBS(T), live on a tiny model.
 
-(Over 300 lines: two models, five methods and four views on one page; the work itself is in
+(over 300 lines: two models, five methods and four views on one page; the work itself is in
 iobs.prune, the threads and the shared store in ui.jobs.)
 """
 

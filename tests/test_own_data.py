@@ -18,6 +18,12 @@ def test_bundled_data_sets_ship_with_scikit_learn_and_carry_their_loss():
     X, y, meta = bundled("diabetes")
     assert X.shape == (442, 285) and meta["loss"] == "squared"
     assert len(meta["features"]) == 285 and np.isfinite(X).all()
+    assert "285 features" in meta["source"]
+    for degree, d in ((1, 10), (2, 65)):
+        X, _, meta = bundled("diabetes", degree=degree)
+        assert X.shape == (442, d) and len(meta["features"]) == d
+    with pytest.raises(ValueError, match="degree"):
+        bundled("diabetes", degree=4)
 
 
 def test_split_is_seeded_disjoint_and_covers_every_row():
@@ -30,7 +36,7 @@ def test_split_is_seeded_disjoint_and_covers_every_row():
 
 
 def test_breast_cancer_comparison_reaches_held_out_accuracy_without_a_truth():
-    X, y, meta = bundled("breast-cancer")
+    X, y, _ = bundled("breast-cancer")
     res = compare_fits(X, y, ["iobs-ws", "omp"], k=10, loss="logistic", seed=0)
     for m, r in res["methods"].items():
         assert r["test"]["accuracy"] >= 0.9, m

@@ -15,7 +15,9 @@ import importlib
 PRELOAD = ("numpy", "pandas", "plotly.graph_objects", "plotly.subplots", "iobs",
            "iobs.viz.figures", "iobs.viz.projection", "iobs.research.lessons",
            "iobs.research.phase", "iobs.viz.research", "iobs.research.reproduce",
-           "iobs.prune.layerwise", "ui.common")
+           "iobs.prune.layerwise", "iobs.research.own_data", "iobs.viz.own_data",
+           "ui.internals", "ui.state", "ui.widgets", "ui.output", "ui.shell", "ui.jobs",
+           "ui.common")
 
 for _name in PRELOAD:
     importlib.import_module(_name)

@@ -18,16 +18,22 @@ __all__ = ["BUNDLED", "bundled", "compare_fits", "read_uploads", "split"]
 
 BUNDLED = {
     "diabetes": "scikit-learn's bundled diabetes data (442 patients, 10 measurements) with "
-                "every product of up to three of them: 285 features, squared loss",
+                "every product of up to {degree} of them: {d} features, squared loss",
     "breast-cancer": "scikit-learn's bundled breast-cancer data (569 tumours, 30 features), "
                      "benign (1) or malignant (0): logistic loss",
 }
 
 
-def bundled(name: str):
+def bundled(name: str, *, degree: int = 3):
     """``(X, y, meta)`` of a data set that ships with scikit-learn (nothing is downloaded);
-    ``meta``: ``loss``, ``features`` (names), ``source``."""
+    ``meta``: ``loss``, ``features`` (names), ``source``.
+
+    ``degree`` (diabetes only, 1-3): the standardised measurements and every product of up
+    to ``degree`` of them (squares included, like scikit-learn's ``PolynomialFeatures``
+    without the constant): d = 10, 65 or 285.
+    """
     check_choice("name", name, BUNDLED)
+    degree = check_int("degree", degree, 1, 3)
     from sklearn import datasets
 
     if name == "breast-cancer":
@@ -40,12 +46,13 @@ def bundled(name: str):
     data = datasets.load_diabetes()
     X0 = (data.data - data.data.mean(0)) / data.data.std(0)
     names, cols = [], []
-    for degree in (1, 2, 3):
-        for idx in combinations_with_replacement(range(X0.shape[1]), degree):
+    for j in range(1, degree + 1):
+        for idx in combinations_with_replacement(range(X0.shape[1]), j):
             cols.append(np.prod(X0[:, idx], axis=1))
             names.append("·".join(data.feature_names[i] for i in idx))
     return (np.column_stack(cols), data.target.astype(float),
-            {"loss": "squared", "features": names, "source": BUNDLED[name]})
+            {"loss": "squared", "features": names,
+             "source": BUNDLED[name].format(degree=degree, d=len(names))})
 
 
 def split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

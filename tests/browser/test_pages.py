@@ -17,7 +17,7 @@ OURS = {"": ("Home", 1), "iterates": ("Iterates", 2),
         "convergence": ("Convergence vs theory", 2),
         "projection": ("Inside one projection", 3)}
 OTHERS = [("phase.py", "Phase transitions"), ("reproduce.py", "Reproduce the paper"),
-          ("prune.py", "Prune a transformer")]
+          ("data.py", "Your data"), ("prune.py", "Prune a transformer")]
 GRAPH = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +35,7 @@ def _expected_titles():
 
 def test_deep_link_first_still_gets_the_app_shell(page, app_url, wait_for_app):
     """A shared link opened first on a fresh server must not fall back to Streamlit's
-    auto-discovered pages/ list (the module docstring of ui.common explains why)."""
+    auto-discovered pages/ list (ui.state.ensure_frame explains why)."""
     page.goto(f"{app_url}/projection?pj_z1=-0.5")
     wait_for_app(page, 3)
     assert _nav_titles(page) == _expected_titles()
