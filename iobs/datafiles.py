@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-__all__ = ["MAX_BYTES", "as_vector", "load_table"]
+__all__ = ["MAX_BYTES", "as_vector", "load_table", "load_xy"]
 
 MAX_BYTES = 200 * 2**20    # 200 MiB per file: a larger upload is refused before parsing
 _NPY_MAGIC = b"\x93NUMPY"
@@ -125,3 +125,17 @@ def as_vector(table: np.ndarray, name: str) -> np.ndarray:
         return table.reshape(-1)
     raise ValueError(f"{name} must be one column (or one row); got a table of shape "
                      f"{table.shape}")
+
+
+def load_xy(x_source, y_source, *, max_bytes: int | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` read with :func:`load_table` (y one column or one row; ``max_bytes``
+    per file, default :func:`load_table`'s) and checked to match: one value of y per row of
+    X; else ``ValueError`` saying so."""
+    limit = {} if max_bytes is None else {"max_bytes": max_bytes}
+    X = load_table(x_source, "X", **limit)
+    y = as_vector(load_table(y_source, "y", **limit), "y")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y must have one value per row of X ({X.shape[0]} rows); it has "
+                         f"{y.shape[0]}")
+    return X, y

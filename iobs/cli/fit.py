@@ -60,15 +60,11 @@ def _write(path: str, r) -> None:
 
 def main(args) -> int:
     """Run ``fit`` for parsed ``args``; bad input prints one line to stderr, returns 2."""
-    from iobs.datafiles import as_vector, load_table
+    from iobs.datafiles import load_xy
     from iobs.fit import fit
 
     try:
-        X = load_table(args.x, "X")
-        y = as_vector(load_table(args.y, "y"), "y")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"y must have one value per row of X ({X.shape[0]}); got "
-                             f"{y.shape[0]}")
+        X, y = load_xy(args.x, args.y)
         r = fit(X, y, k=args.k, method=args.method, loss=args.loss,
                 fit_intercept=args.fit_intercept, tol=args.tol, max_steps=args.max_steps,
                 damping=args.damping)

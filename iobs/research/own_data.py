@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from iobs._validate import check_array, check_choice, check_float, check_int
-from iobs.datafiles import as_vector, load_table
+from iobs.datafiles import load_xy
 from iobs.fit import fit
 
 __all__ = ["BUNDLED", "bundled", "compare_fits", "read_uploads", "split"]
@@ -117,11 +117,7 @@ def read_uploads(x_bytes: bytes | None, y_bytes: bytes | None, loss: str, *, max
         if len(b) > max_mb * 2**20:
             raise ValueError(f"{name} is {len(b) / 2**20:.1f} MB; the page takes files up to "
                              f"{max_mb} MB (use `python -m iobs fit` for larger ones)")
-    X = load_table(x_bytes, "X", max_bytes=max_mb * 2**20)
-    y = as_vector(load_table(y_bytes, "y", max_bytes=max_mb * 2**20), "y")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have one value per row of X ({X.shape[0]} rows); it has "
-                         f"{y.shape[0]}")
+    X, y = load_xy(x_bytes, y_bytes, max_bytes=max_mb * 2**20)
     if X.size > max_cells:
         raise ValueError(f"X has {X.size:,} cells; the page fits up to {max_cells:,} live")
     if loss == "logistic" and not np.isin(y, (0.0, 1.0)).all():

@@ -7,13 +7,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from iobs.viz.figures import _f32
 from iobs.viz.style import color, label
 
 __all__ = ["loss_curves", "support_map"]
-
-
-def _f32(a):
-    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def loss_curves(runs: dict, *, height: int = 380) -> go.Figure:
