@@ -60,10 +60,14 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
-def check_array(name: str, a, *, ndim: int, shape=None) -> np.ndarray:
-    """A finite float64 NumPy copy of ``a`` with ``ndim`` dimensions (and ``shape``)."""
+def check_array(name: str, a, *, ndim: int, shape=None, copy: bool = True,
+                finite: bool = True) -> np.ndarray:
+    """A float64 NumPy array of ``a`` with ``ndim`` dimensions (and ``shape``): a copy
+    (inputs are never aliased) unless ``copy=False`` (then ``a`` itself when it already is
+    float64, for callers that only read it), checked finite unless ``finite=False`` (for
+    callers that check it in a pass of their own)."""
     try:
-        arr = np.array(a, dtype=np.float64)  # copies: inputs are never aliased
+        arr = np.array(a, dtype=np.float64) if copy else np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array; got {type(a).__name__}") from exc
     if arr.ndim != ndim:
@@ -72,7 +76,7 @@ def check_array(name: str, a, *, ndim: int, shape=None) -> np.ndarray:
         raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
     if shape is not None and arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}; got {arr.shape}")
-    if not np.isfinite(arr).all():
+    if finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
     return arr
 

@@ -22,16 +22,16 @@ import numpy as np
 
 from iobs import backend as _be
 from iobs._validate import check_array, check_choice, check_float, check_int
-from iobs.models import make_model
-from iobs.problems import Problem, from_arrays
+from iobs.design import scan
+from iobs.models import LeastSquares, make_model
+from iobs.problems import Problem
 from iobs.solvers import METHODS
-from iobs.stopping import change_converged, loss_diverged, loss_plateau
+from iobs.stopping import change_converged, interpolates, loss_diverged, loss_plateau
 
 __all__ = ["FitResult", "fit"]
 
 LOSSES = ("squared", "logistic")
 PATIENCE = 5          # steps without a new lowest loss before the plateau rule stops
-_DEAD = 1e-12         # a centred column below _DEAD * (largest column norm) is constant
 _USES_ETA = {"iht", "htp"}   # first-order methods whose step reads eta (OMP does not)
 
 
@@ -90,8 +90,9 @@ def _logistic_intercept(m, y_mean: float, b: float, iters: int = 60) -> float:
     return b
 
 
-def _validate(X, y, k, method, loss, tol, max_steps, damping, eta, ridge):
-    X = check_array("X", X, ndim=2)
+def _validate(X, y, k, method, loss, tol, max_steps, damping, eta, ridge, center):
+    X = check_array("X", X, ndim=2, copy=False, finite=False)   # read only, never copied
+    x_mean, dead = scan(X, center=center)    # finite? column means, constant columns
     n, d = X.shape
     y = check_array("y", y, ndim=1, shape=(n,))
     check_choice("method", method, METHODS)
@@ -112,7 +113,7 @@ def _validate(X, y, k, method, loss, tol, max_steps, damping, eta, ridge):
         if bad.any():
             raise ValueError(f"y must hold binary labels 0 or 1 for loss='logistic'; got "
                              f"{float(y[bad][0])!r} at index {int(np.flatnonzero(bad)[0])}")
-    return X, y, k, tol, max_steps, damping, eta, ridge
+    return X, y, k, tol, max_steps, damping, eta, ridge, x_mean, dead
 
 
 def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
@@ -141,7 +142,9 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
        :math:`\max(1, \hat\rho/(1-\hat\rho))\lVert\Delta_t\rVert \le
        \mathrm{tol}\,\lVert\theta_{t+1}\rVert` (the a-posteriori error bound of a linear
        rate, measured while the support also held at the previous step), or the step is
-       at round-off level (:math:`\le 10^{-3}\,\mathrm{tol}\,\lVert\theta_{t+1}\rVert`);
+       at round-off level (:math:`\le 10^{-3}\,\mathrm{tol}\,\lVert\theta_{t+1}\rVert`),
+       or (squared loss) the fit reproduces y to rounding, :math:`\lVert r\rVert \le
+       10^{-3}\,\mathrm{tol}\,\lVert y_c\rVert` (a global minimum: exact data);
     2. *plateau*: no new lowest loss in ``PATIENCE`` = 5 steps (cycling supports);
     3. ``max_steps`` reached; 4. numerical trouble (singular Hessian, divergence), with a
        ``RuntimeWarning``. In cases 2-4 ``converged`` is False and ``coef`` is the
@@ -171,9 +174,11 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
     damping : float, optional
         :math:`\lambda = \text{damping}\cdot\mathrm{mean}(\mathrm{diag}H)` added to the
         Hessian of the Newton methods. Default (None): 1e-3 for the second-order methods
-        on least squares with ``n <= d`` (H singular), else 0 (``n > d``: the exact Newton
-        point; logistic: the ridge makes H positive definite; ``iht``/``htp``/``omp``
-        need no Hessian, and damping would turn their refit into a ridge fit).
+        on least squares whose Hessian is singular (``n <= d``; for ``iobs-ws``, which
+        factors a block of at most 3k columns, ``3k > n``), else 0 (the exact Newton point;
+        logistic: the ridge makes H positive definite; ``iht``/``htp``/``omp`` need no
+        Hessian, and damping would turn their refit into a ridge fit). Damping changes
+        how fast the I-OBS steps approach their fixed points, not where those are.
     eta : float, optional
         Gradient step of ``iht``/``htp`` (default :math:`1/L`, the only methods for which
         L is estimated) or Newton-step fraction of the I-OBS family (default 1).
@@ -196,8 +201,10 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
     -----
     Columns that are constant (after centring) or zero are dropped before solving
     (named safeguard "dead columns"): their coefficient is 0 and k is capped at the
-    number of remaining columns. The training loss is computed from the residual on the
-    support's columns; no iterates are recorded.
+    number of remaining columns. X is read, never copied or changed: with
+    ``fit_intercept`` the squared loss centres it inside the products (the logistic loss,
+    whose dense Hessians limit it to a small d, centres a copy). The training loss comes
+    from the residual the next step reuses; no iterates are recorded.
 
     Examples
     --------
@@ -208,48 +215,55 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
     (True, True)
     """
     t_start = time.perf_counter()
-    X, y, k, tol, max_steps, damping, eta, ridge = _validate(
-        X, y, k, method, loss, tol, max_steps, damping, eta, ridge)
+    X, y, k, tol, max_steps, damping, eta, ridge, x_mean, dead = _validate(
+        X, y, k, method, loss, tol, max_steps, damping, eta, ridge, bool(fit_intercept))
     n, d = X.shape
     logistic = loss == "logistic"
     y_mean = float(y.mean())
     if logistic and fit_intercept and y_mean in (0.0, 1.0):
         raise ValueError(f"y must contain both labels 0 and 1 (two classes) to fit an "
                          f"intercept; got only the class {int(y_mean)}")
-    x_mean = X.mean(axis=0) if fit_intercept else np.zeros(d)
-    Xc = X - x_mean
-    norms = np.sqrt(np.einsum("ij,ij->j", Xc, Xc))                    # (d,)
-    live = norms > _DEAD * max(float(norms.max()), np.finfo(float).tiny)
+    xp = _be.get_xp(backend)
+    Xd = X if xp is np else xp.asarray(X)               # on CuPy: the one device copy
+    x_mean, live = xp.asarray(x_mean), xp.asarray(~dead)
     d_live = int(live.sum())
     k_used = min(k, d_live)
     spec = METHODS[method]
     if damping is None:
-        damping = 1e-3 if spec.second_order and not logistic and n <= d_live else 0.0
-    yc = y if logistic or not fit_intercept else y - y_mean
+        damping = _default_damping(spec, logistic, n, d_live, k_used)
     config = {"method": method, "k": k, "k_used": k_used, "loss": loss,
               "fit_intercept": bool(fit_intercept), "tol": tol, "max_steps": max_steps,
               "damping": damping, "ridge": ridge if logistic else None, "n": n, "d": d,
               "dead_columns": d - d_live}
     if d_live == 0:
-        theta = np.zeros(d)
         b = _logistic_intercept(np.zeros(n), y_mean, 0.0) if logistic and fit_intercept \
             else (y_mean if fit_intercept else 0.0)
-        return FitResult(np.zeros(d), float(b), theta != 0, 0, True,
+        return FitResult(np.zeros(d), float(b), np.zeros(d, dtype=bool), 0, True,
                          "no column varies: coef is 0", np.array([np.nan]),
                          time.perf_counter() - t_start, method, k,
                          {**config, "eta": eta, "backend": "numpy"},
                          np.array([time.perf_counter() - t_start]))
-    xp = _be.get_xp(backend)
-    prob = from_arrays(Xc[:, live], yc, loss=loss, ridge=ridge).to(xp)
-    del Xc
+    if d_live < d:                                      # dead columns: the only copy of X
+        Xd, x_mean = Xd[:, live], x_mean[live]
+    yc = xp.asarray(y if logistic or not fit_intercept else y - y_mean)
+    prob = Problem(kind="logistic" if logistic else "data",
+                   X=(Xd - x_mean) if logistic and fit_intercept else Xd, y=yc,
+                   theta_star=xp.zeros(d_live), k_star=0,
+                   params={"ridge": ridge} if logistic else {})
+    # Least squares: X is centred inside the model (never copied); logistic: dense Hessians
+    # of a small d, on the explicitly centred copy.
+    model = None if logistic else LeastSquares(
+        prob, damping, center=x_mean if fit_intercept else None)
     with _be.blas_threads(prob.n, prob.d):   # the driver's BLAS-thread policy
         theta, steps, losses, stopped, converged, best, b, times = _solve(
-            prob, spec, k_used, eta, damping, tol, max_steps, logistic, fit_intercept,
-            y_mean, xp, t_start)
+            prob, model, spec, k_used, eta, damping, tol, max_steps, logistic,
+            fit_intercept, y_mean, xp, t_start)
     if not converged:
         theta, b = best[1], best[2]
     coef = np.zeros(d)
-    coef[live] = _be.to_numpy(theta)
+    coef[_be.to_numpy(live)] = _be.to_numpy(theta)
+    x_mean = np.zeros(d) if not fit_intercept else _be.to_numpy(
+        x_mean if d_live == d else _scatter(x_mean, live, d, xp))
     intercept = (b - float(x_mean @ coef)) if logistic else \
         (y_mean - float(x_mean @ coef) if fit_intercept else 0.0)
     config.update(eta=best[3], backend="numpy" if xp is np else "cupy")
@@ -259,8 +273,25 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
                      config=config, times=np.array(times))
 
 
-def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept, y_mean, xp,
-           t_start):
+def _default_damping(spec, logistic: bool, n: int, d: int, k: int) -> float:
+    """``damping=None``: 1e-3 for the Newton methods on least squares when the Hessian they
+    factor is singular (n <= d; for ``iobs-ws`` its block of at most 3k columns, so only
+    when 3k > n), else 0 (the exact Newton point)."""
+    if not spec.second_order or logistic:
+        return 0.0
+    if spec.name == "iobs-ws":
+        return 1e-3 if 3 * k > n else 0.0
+    return 1e-3 if n <= d else 0.0
+
+
+def _scatter(values, mask, d, xp):
+    out = xp.zeros(d)
+    out[mask] = values
+    return out
+
+
+def _solve(prob, model, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
+           y_mean, xp, t_start):
     """The loop (arguments validated). Returns the last iterate, the step count, the
     losses, the reason, the convergence flag, the best (loss, theta, b, eta), b and the
     times of the losses (seconds since ``t_start``)."""
@@ -269,14 +300,15 @@ def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
         prob = _Shifted(**{f.name: getattr(prob, f.name) for f in fields(prob)})
         b = _logistic_intercept(xp.zeros(prob.n), y_mean, 0.0)
         prob = replace(prob, offset=b)
-    model = make_model(prob, damping)
+    if model is None:
+        model = make_model(prob, damping)
     if eta is None:
         eta = 1.0 if spec.eta == "1" else (
             1.0 / max(model.lipschitz(), np.finfo(float).tiny) if spec.name in _USES_ETA
             else 1.0)
     theta = xp.zeros(prob.d)
     S = theta != 0
-    f0 = _loss(prob, theta, logistic)
+    f0 = model.loss(theta)
     losses, best = [f0], (f0, theta, b, eta)
     times = [time.perf_counter() - t_start]
     delta_prev, same_prev = None, False
@@ -293,7 +325,7 @@ def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
             b = _logistic_intercept(prob.X @ new, y_mean, b)
             prob = replace(prob, offset=b)
             model = make_model(prob, damping)
-        f = _loss(prob, new, logistic) if bool(xp.isfinite(new).all()) else math.nan
+        f = model.loss(new) if bool(xp.isfinite(new).all()) else math.nan
         if loss_diverged(f, f0):
             stopped = f"diverged at step {t} (the loss grew without bound); lower eta"
             warnings.warn(f"{spec.name}: {stopped}", RuntimeWarning, stacklevel=3)
@@ -319,6 +351,11 @@ def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
         if f < best[0]:
             best = (f, theta, b, eta)
         norm = float(xp.linalg.norm(theta))
+        if not logistic and interpolates(f, f0, tol=tol):
+            stopped = (f"converged at step {t}: the fit reproduces y to rounding (training "
+                       f"loss {f:.1e}, a global minimum)")
+            converged = True
+            break
         if change_converged(delta, delta_prev, norm, tol=tol, same_support=same,
                             same_support_prev=same_prev):
             stopped = (f"converged at step {t}: support unchanged, step "
@@ -332,13 +369,3 @@ def _solve(prob, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
         delta_prev, same_prev = delta, same
     best = (*best[:3], eta)
     return theta, steps, losses, stopped, converged, best, b, times
-
-
-def _loss(prob, theta, logistic) -> float:
-    """Training loss; least squares from the residual on the support's columns only."""
-    if logistic:
-        return prob.loss(theta)
-    xp = _be.xp_of(theta)
-    idx = xp.flatnonzero(theta)
-    r = prob.X[:, idx] @ theta[idx] - prob.y                            # (n,)
-    return 0.5 * float(r @ r) / prob.n

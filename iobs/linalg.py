@@ -1,5 +1,7 @@
-"""Dense linear algebra the models share: an SPD inverse that can work in place, and the
-largest eigenvalue of a PSD operator (the step size 1/L). NumPy or CuPy arrays."""
+"""Dense linear algebra the models share: an SPD inverse that can work in place, the inverse
+Cholesky factor of a working-set block (float32 or float64) kept as a factor, the rescue of
+a singular block, and the largest eigenvalue of a PSD operator (the step size 1/L). NumPy
+or CuPy arrays."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ import numpy as np
 from iobs import backend
 from iobs.backend import xp_of
 
-__all__ = ["inverse_spd", "max_eig"]
+__all__ = ["RESCUE", "FactoredInverse", "cholesky_inverse", "factor_rescued", "inverse_spd",
+           "max_eig"]
+
+RESCUE = 1e-3   # damping of a singular block, relative to its mean diagonal
 
 
 def inverse_spd(A, *, overwrite: bool = False):
@@ -43,6 +48,32 @@ def inverse_spd(A, *, overwrite: bool = False):
     return Linv.T @ Linv
 
 
+def cholesky_inverse(A):
+    r"""The inverse :math:`L^{-1}` of the lower Cholesky factor of an SPD ``A`` (m, m):
+    :math:`A^{-1} = L^{-\top}L^{-1}`, so :math:`\mathrm{diag}(A^{-1})` is the column sums of
+    :math:`(L^{-1})^2` and :math:`A^{-1}v = L^{-\top}(L^{-1}v)`. A third of the work of an
+    explicit inverse (potrf + trtri: :math:`2m^3/3` flops against :math:`2m^3`; measured 6 ms
+    against 25 ms at m = 600, one thread). NumPy has no triangular routines, so SciPy's LAPACK
+    does it; run it inside :func:`iobs.backend.blas_threads`, which keeps SciPy's pool to one
+    thread (two pools spinning in one loop ran 1.5x slower, measured). Float32 or float64,
+    as ``A`` is. A non-SPD ``A`` raises ``numpy.linalg.LinAlgError``."""
+    xp = xp_of(A)
+    if xp is np:
+        from scipy.linalg import lapack
+
+        single = A.dtype == np.float32
+        potrf, trtri = (lapack.spotrf, lapack.strtri) if single else (lapack.dpotrf,
+                                                                       lapack.dtrtri)
+        L, info = potrf(A, lower=1, clean=1)
+        if info == 0:
+            L, info = trtri(L, lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        return L
+    L = backend.cholesky(A)
+    return backend.solve_triangular(L, xp.eye(A.shape[0], dtype=A.dtype), lower=True)
+
+
 def max_eig(matvec, d, xp):
     """Largest eigenvalue of a PSD operator: Lanczos (ARPACK) on NumPy, power iteration
     on CuPy; padded by 0.1% so that 1/L stays a safe step."""
@@ -68,3 +99,25 @@ def max_eig(matvec, d, xp):
         if done:
             break
     return 1.001 * lam
+
+
+class FactoredInverse:
+    """:math:`A^{-1} = L^{-\top}L^{-1}` kept as its factor: ``inv @ v`` is two triangular
+    products (never the explicit inverse: its trtri + multiply cost twice the factor's)."""
+
+    def __init__(self, Li):
+        self.Li = Li
+
+    def __matmul__(self, v):
+        return self.Li.T @ (self.Li @ v)
+
+
+def factor_rescued(H):
+    r""":math:`L^{-1}` of ``H`` (float64) plus ``RESCUE`` times its mean diagonal: named
+    safeguard "singular block" (collinear columns without damping). Damping changes how a
+    step moves, not where it stops (fixed points have :math:`g_Q = 0`)."""
+    xp = xp_of(H)
+    H = H.astype(xp.float64)
+    H[xp.diag_indices(H.shape[0])] += RESCUE * max(float(xp.diagonal(H).mean()),
+                                                   np.finfo(float).tiny)
+    return cholesky_inverse(H)

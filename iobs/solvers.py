@@ -26,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from iobs.backend import xp_of
-from iobs.projections import (exact_support, greedy_obc, hard_threshold, obs_correction,
-                              top_k_mask)
+from iobs.projections import (exact_support, greedy_obc, hard_threshold, top_k_mask)
 
 __all__ = [
     "METHODS",
@@ -124,20 +123,22 @@ def iobs_ws_step(theta, m, k, eta):
               \theta_{t+1,Q} = z_Q + (H_{WW})_{QQ}^{-1}(H_{WW})_{Q,W\setminus Q}z_{W\setminus Q}.
 
     Only :math:`|W| \le 3k` columns are touched after the gradient: no n x n or d x d
-    factorization, so it scales like HTP while keeping the H-metric projection.
+    factorization, so it scales like HTP while keeping the H-metric projection. The block is
+    factored once (:meth:`~iobs.models.LeastSquares.block_factor`, which gives
+    :math:`L^{-1}` with :math:`H_{WW} = LL^\top`); the corrected point is computed as the
+    equivalent Newton step restricted to Q (:meth:`~iobs.models.LeastSquares.newton_on`,
+    :math:`H_{QQ}\theta_{t+1,Q} = [H\theta_t]_Q - \eta\nabla_Q f`), which does not
+    depend on how accurately the block was factored.
     """
     xp = xp_of(theta)
     g = m.grad(theta)
     inside = theta != 0
     score = xp.where(inside, xp.inf, xp.abs(g))
     W = xp.flatnonzero(top_k_mask(score, min(int(inside.sum()) + 2 * k, theta.shape[0])))
-    HWW = m.block(theta, W)                                            # (|W|, |W|)
-    Hinv = xp.linalg.inv(HWW)
-    z = theta[W] - eta * (Hinv @ g[W])
-    Q = top_k_mask(z * z / xp.diagonal(Hinv), k)
-    out = xp.zeros_like(theta)
-    out[W] = obs_correction(z, HWW, Q)
-    return out
+    Li = m.block_factor(theta, W)                      # (H_WW + lam I)^-1 = Li^T Li
+    z = theta[W] - eta * (Li.T @ (Li @ g[W].astype(Li.dtype)))
+    Q = top_k_mask(z * z / xp.einsum("ij,ij->j", Li, Li), k)
+    return m.newton_on(theta, g, W[Q], eta)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ Truth-free rules (no :math:`\theta^\star` needed; used by :func:`iobs.fit`):
   :math:`\hat e_{t+1} = \max(1, \hat\rho/(1-\hat\rho))\,\lVert\Delta_t\rVert`;
 * :func:`change_converged` -- support unchanged and :math:`\hat e_{t+1} \le
   \mathrm{tol}\,\lVert\theta_{t+1}\rVert` (or a step at round-off level);
-* :func:`loss_plateau` -- no new lowest loss over the last ``patience`` steps.
+* :func:`loss_plateau` -- no new lowest loss over the last ``patience`` steps;
+* :func:`interpolates` -- a least-squares fit whose residual is at round-off level: a global
+  minimiser, so no step can change it (the residual test of OMP and TST implementations).
 
 Rules that know the truth (:func:`iobs.run`, the phase maps, the paper's figure; arrays
 with any leading axes, so single loops and the batched engine share them):
@@ -35,8 +37,8 @@ import math
 import numpy as np
 
 __all__ = ["EXPLODE", "ROUNDOFF", "STALL", "change_converged", "contraction_rate", "diverged",
-           "divergence_limit", "error_estimate", "loss_diverged", "loss_plateau", "reached_tol",
-           "recovery_verdict", "top_support"]
+           "divergence_limit", "error_estimate", "interpolates", "loss_diverged", "loss_plateau",
+           "reached_tol", "recovery_verdict", "top_support"]
 
 ROUNDOFF = 1e-3   # a step below ROUNDOFF * tol * ||theta|| is round-off: stationary whatever rho
 
@@ -127,6 +129,19 @@ def loss_plateau(losses, *, patience: int = 5, rtol: float = 1e-12) -> bool:
     best_before = min(losses[:-patience])
     best_recent = min(losses[-patience:])
     return best_recent >= best_before - rtol * abs(best_before)
+
+
+def interpolates(loss: float, loss0: float, *, tol: float) -> bool:
+    r"""True when a least-squares loss :math:`\lVert r\rVert^2/(2n)` is at round-off level:
+    :math:`\lVert r\rVert \le \mathrm{ROUNDOFF}\cdot\mathrm{tol}\cdot\lVert r_0\rVert`
+    (:math:`r_0 = -y`, the residual at :math:`\theta = 0`). The loss is then at its global
+    minimum (zero, up to rounding), so the iterate is a solution whatever the support does
+    next; noisy data never get there, exact data stop one confirming step earlier.
+
+    >>> interpolates(1e-30, 1.0, tol=1e-6), interpolates(1e-10, 1.0, tol=1e-6)
+    (True, False)
+    """
+    return loss <= (ROUNDOFF * tol) ** 2 * loss0
 
 
 # -- rules that know the truth (the teaching API, the phase maps, the paper's figure) --------
