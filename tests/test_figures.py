@@ -31,22 +31,27 @@ def iterates():
     return xs, ts
 
 
-def test_stem_animation_frames_hold_only_changing_float32_y(iterates):
+def test_stem_animation_frames_hold_only_the_nonzero_coordinates(iterates):
     xs, ts = iterates
     fig = figures.stem_animation(xs, ts)
     spec = json.loads(fig.to_json())
     assert len(spec["frames"]) == 9                      # t = 0..8, longest run
     moving = spec["frames"][0]["traces"]
-    assert len(moving) == len(xs)                        # one stem trace per panel
+    assert len(moving) == 2 * len(xs)                    # stems and heads per panel
     for fr in spec["frames"]:
         for tr in fr["data"]:
-            assert set(tr) <= {"y", "type"}              # x and the truth are static
-            assert tr["y"]["dtype"] == "f4"
-    # the early-stopped run holds its last iterate: (0, theta_i, gap) per coordinate,
-    # all gaps where theta_i = 0 (no stem is drawn there)
-    last = _decode(spec["frames"][-1]["data"][1]["y"]).reshape(-1, 3)
-    np.testing.assert_allclose(np.nan_to_num(last[:, 1]), ts, atol=1e-6)
-    assert np.isnan(last[0]).all() and last[2, 0] == 0.0 and np.isnan(last[:, 2]).all()
+            assert set(tr) <= {"x", "y", "type"}         # the truth and styles are static
+            assert tr["y"] == [] or tr["y"]["dtype"] == "f4"   # empty: no nonzero yet
+    # the early-stopped run holds its last iterate, whose 3 nonzeros are all that is sent:
+    # (0, theta_i, gap) per stem, and one head per nonzero
+    stems, heads = spec["frames"][-1]["data"][2:4]
+    sx, sy = _decode(stems["x"]), _decode(stems["y"]).reshape(-1, 3)
+    np.testing.assert_array_equal(sx, np.repeat([2, 5, 11], 3))
+    np.testing.assert_allclose(sy[:, 1], ts[[2, 5, 11]], atol=1e-6)
+    assert (sy[:, 0] == 0).all() and np.isnan(sy[:, 2]).all()
+    np.testing.assert_array_equal(_decode(heads["x"]), [2, 5, 11])
+    np.testing.assert_allclose(_decode(heads["y"]), ts[[2, 5, 11]], atol=1e-6)
+    assert _decode(spec["frames"][0]["data"][2]["x"]).size == 0     # I-OBS at t = 0: none
 
 
 def test_stem_animation_controls_do_not_redraw(iterates):
@@ -61,6 +66,8 @@ def test_stem_animation_controls_do_not_redraw(iterates):
     # initial data is the start frame
     np.testing.assert_array_equal(_decode(spec["data"][1]["y"]),
                                   _decode(spec["frames"][3]["data"][0]["y"]))
+    np.testing.assert_array_equal(_decode(spec["data"][2]["x"]),
+                                  _decode(spec["frames"][3]["data"][1]["x"]))
 
 
 def test_stem_animation_subsamples_long_runs():

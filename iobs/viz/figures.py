@@ -46,8 +46,9 @@ def stem_animation(xs: dict, theta_star, *, max_frames: int = 80, start: int = 1
     start : int
         Frame shown before Play is pressed (1: the first step, which teaches most).
 
-    Frames carry only the stem and head ``y`` arrays (float32); ``x`` and the truth are
-    static. The slider steps through iterations; Play/Pause buttons drive the animation.
+    Frames carry only what changes, the nonzero coordinates of each iterate (stem segments
+    and heads, float32); the truth is static. The slider steps through iterations;
+    Play/Pause buttons drive the animation.
     """
     labels = list(xs)
     d = int(np.asarray(theta_star).shape[0])
@@ -57,36 +58,41 @@ def stem_animation(xs: dict, theta_star, *, max_frames: int = 80, start: int = 1
                         subplot_titles=labels)
     ts = np.asarray(theta_star, dtype=float)
     on = np.flatnonzero(ts)
-    stem_x = _f32(np.repeat(np.arange(d), 3).astype(float))     # (3d,): i, i, gap
-    head = np.tile(np.array([0.0, 6.0, 0.0]), d)                 # a marker on the tip only
     start = min(max(int(start), 0), len(show) - 1)
 
     def stems(x, t):
-        """(3d,) float32: 0, theta_i, NaN per coordinate; all NaN where theta_i = 0."""
+        """The nonzero coordinates of theta_t only (a k-sparse iterate sends 3k + k points,
+        not 3d): stem segments ``(i, 0)-(i, theta_i)`` split by NaN, and the heads."""
         row = x[min(t, x.shape[0] - 1)]
-        y = np.full((d, 3), np.nan, dtype=np.float32)
-        nz = row != 0
-        y[nz, 0], y[nz, 1] = 0.0, row[nz]
-        return y.ravel()
+        nz = np.flatnonzero(row)
+        sx = np.repeat(nz, 3).astype(np.float32)
+        sy = np.full((nz.size, 3), np.nan, dtype=np.float32)
+        sy[:, 0], sy[:, 1] = 0.0, row[nz]
+        return (dict(x=sx, y=sy.ravel()), dict(x=_f32(nz), y=_f32(row[nz])))
 
     moving = []
     for i, lab in enumerate(labels, start=1):
         x = np.asarray(xs[lab])
         c = color(lab)
+        line, tip = stems(x, show[start])
         fig.add_trace(go.Scatter(x=on, y=ts[on], mode="markers", name="θ* (truth)",
                                  legendgroup="truth", showlegend=i == 1,
                                  marker=dict(symbol="circle-open", size=9, color="#444",
                                              line=dict(width=1.5))), row=i, col=1)
-        fig.add_trace(go.Scatter(x=stem_x, y=stems(x, show[start]), mode="lines+markers",
-                                 line=dict(color=c, width=1.5), name=f"{lab}: θ_t",
-                                 marker=dict(color=c, size=head), showlegend=False,
+        fig.add_trace(go.Scatter(**line, mode="lines", line=dict(color=c, width=1.5),
+                                 name=f"{lab}: θ_t", showlegend=False, hoverinfo="skip"),
+                      row=i, col=1)
+        fig.add_trace(go.Scatter(**tip, mode="markers", marker=dict(color=c, size=6),
+                                 name=f"{lab}: θ_t", showlegend=False,
                                  hovertemplate="coordinate %{x}: %{y:.3g}<extra></extra>"),
                       row=i, col=1)
-        moving.append(len(fig.data) - 1)
+        moving += [len(fig.data) - 2, len(fig.data) - 1]
         fig.update_yaxes(title_text="value", row=i, col=1)
+    fig.update_xaxes(range=[-0.5, d - 0.5])
     fig.frames = [dict(name=str(int(t)), traces=moving,
-                       data=[dict(type="scatter", y=stems(np.asarray(xs[lab]), int(t)))
-                             for lab in labels]) for t in show]
+                       data=[dict(type="scatter", **part) for lab in labels
+                             for part in stems(np.asarray(xs[lab]), int(t))])
+                  for t in show]
     anim = dict(mode="immediate", frame=dict(duration=duration_ms, redraw=False),
                 transition=dict(duration=0))
     fig.update_layout(
@@ -118,6 +124,7 @@ def support_raster(supports: dict, truth, *, height_per_panel: int = 170) -> go.
     labels = list(supports)
     truth = np.asarray(truth, dtype=bool)
     order = np.r_[np.flatnonzero(truth), np.flatnonzero(~truth)]
+    names = [str(j) for j in order]
     fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=labels)
     n = len(_RASTER_COLORS)
@@ -128,14 +135,15 @@ def support_raster(supports: dict, truth, *, height_per_panel: int = 170) -> go.
         S = np.asarray(supports[lab], dtype=bool)[:, order]
         tr = truth[order][None, :]
         z = np.where(S & tr, 1, np.where(S, 2, np.where(tr, 3, 0))).astype(np.uint8)
-        fig.add_trace(go.Heatmap(
-            z=z, zmin=-0.5, zmax=n - 0.5, colorscale=scale, showscale=i == 1,
-            customdata=np.broadcast_to(order, z.shape).astype(np.int32),
-            hovertemplate="t = %{y}<br>coordinate %{customdata}<br>class %{z}<extra></extra>",
+        fig.add_trace(go.Heatmap(   # coordinates as categories: one label per column, not
+            z=z, x=names, zmin=-0.5, zmax=n - 0.5, colorscale=scale,  # one per cell
+            showscale=i == 1,
+            hovertemplate="t = %{y}<br>coordinate %{x}<br>class %{z}<extra></extra>",
             colorbar=dict(tickvals=list(range(n)), ticktext=list(RASTER_LABELS), len=0.6,
                           y=0.5, thickness=14)), row=i, col=1)
         fig.update_yaxes(title_text="iteration t", autorange="reversed", row=i, col=1)
     fig.add_vline(x=truth.sum() - 0.5, line=dict(color="#444", dash="dot", width=1))
+    fig.update_xaxes(type="category", showticklabels=False)
     fig.update_xaxes(title_text="coordinate (true support first, left of the dotted line)",
                      row=len(labels), col=1)
     fig.update_layout(height=max(240, height_per_panel * len(labels) + 80),
