@@ -17,6 +17,7 @@ seeds must draw different figures.
 
     python benchmarks/load.py                        # 20 sessions x 60 s
     python benchmarks/load.py --sessions 5 --duration 10 --json load.json
+    python benchmarks/load.py --url http://127.0.0.1:8500 --watch-pid PID   # through a proxy
 """
 
 from __future__ import annotations
@@ -242,9 +243,11 @@ async def session(i: int, url: str, page: str, deadline: float, think: float,
                                                                          defaults)]
 
 
-async def drive(port: int, sessions: int, duration: float, think: float, seed: int,
+async def drive(base: str, sessions: int, duration: float, think: float, seed: int,
                 pages: list[str]) -> Stats:
-    stats, url = Stats(), f"ws://{HOST}:{port}/_stcore/stream"
+    """``base``: the server's http://host:port (a single process, or the proxy)."""
+    parts = urllib.parse.urlsplit(base)
+    stats, url = Stats(), f"ws://{parts.netloc}/_stcore/stream"
     deadline = time.monotonic() + duration
     tasks = [session(i, url, pages[i % len(pages)], deadline, think, stats,
                      random.Random(seed * 100_003 + i)) for i in range(sessions)]
@@ -269,8 +272,11 @@ def _pct(xs, q):
 
 
 def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed: int = 0,
-         pages: list[str] | None = None, log_path: Path | None = None) -> dict:
-    """Run the load test and return its report (see the module docstring)."""
+         pages: list[str] | None = None, log_path: Path | None = None, url: str | None = None,
+         watch_pid: int | None = None) -> dict:
+    """Run the load test and return its report (see the module docstring). With ``url``
+    (e.g. the proxy of ``python -m iobs serve``) no server is started; ``watch_pid`` is
+    then the process whose tree's CPU and memory are reported (none: not reported)."""
     if not 1 <= sessions <= MAX_SESSIONS or not 0 < duration <= MAX_SECONDS:
         raise ValueError(f"sessions must be in [1, {MAX_SESSIONS}] and duration in "
                          f"(0, {MAX_SECONDS}]; got sessions={sessions}, duration={duration}")
@@ -278,25 +284,31 @@ def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed
     unknown = set(pages) - set(PAGES)
     if unknown:
         raise ValueError(f"pages must be among {sorted(PAGES)}; got {sorted(unknown)}")
-    port = free_port()
     log_path = log_path or ROOT / "test-output" / "load" / "streamlit-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
-        server = start_server(port, log)
-        watch = MemoryWatch(server.pid)
-        watch.start()
+        server = None
+        if url is None:                 # our own single server on a free port
+            port = free_port()
+            server = start_server(port, log)
+            url, watch_pid = f"http://{HOST}:{port}", server.pid
+        watch = MemoryWatch(watch_pid) if watch_pid is not None else None
+        if watch is not None:
+            watch.start()
         t0 = time.perf_counter()
         try:
-            stats = run_async(drive(port, sessions, duration, think, seed, pages))
+            stats = run_async(drive(url, sessions, duration, think, seed, pages))
         finally:
-            watch.halt.set()
-            watch.join(5)
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            if watch is not None:
+                watch.halt.set()
+                watch.join(5)
+            if server is not None:
+                server.terminate()
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
     by_page: dict[str, dict] = {}
     for page, s, fig in stats.first_figures.values():
         by_page.setdefault(page, {})[s] = fig
@@ -314,10 +326,12 @@ def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed
         "errors": len(stats.errors), "error_samples": stats.errors[:10],
         "isolation_violations": len(stats.isolation) + len(same),
         "isolation_samples": (stats.isolation + same)[:10],
-        "server_cpu_s": round(watch.cpu[1] - watch.cpu[0], 1),
-        "cores_busy": round((watch.cpu[1] - watch.cpu[0]) / max(duration, 1e-9), 2),
-        "rss_start_mb": round(watch.first / 2**20, 1),
-        "rss_peak_mb": round(watch.peak / 2**20, 1),
+        "url": url,
+        "server_cpu_s": round(watch.cpu[1] - watch.cpu[0], 1) if watch else None,
+        "cores_busy": round((watch.cpu[1] - watch.cpu[0]) / max(duration, 1e-9), 2)
+        if watch else None,
+        "rss_start_mb": round(watch.first / 2**20, 1) if watch else None,
+        "rss_peak_mb": round(watch.peak / 2**20, 1) if watch else None,
         "server_log": str(log_path),
     }
 
@@ -330,9 +344,14 @@ def cli(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pages", nargs="+", choices=[p or "home" for p in PAGES])
     ap.add_argument("--json", type=Path, help="also write the report here")
+    ap.add_argument("--url", help="drive this server (e.g. http://127.0.0.1:8500, the proxy "
+                                  "of python -m iobs serve) instead of starting one")
+    ap.add_argument("--watch-pid", type=int, help="with --url: report this process tree's "
+                                                  "CPU and memory (e.g. the serve command)")
     a = ap.parse_args(argv)
     pages = None if a.pages is None else ["" if p == "home" else p for p in a.pages]
-    report = main(a.sessions, a.duration, think=a.think, seed=a.seed, pages=pages)
+    report = main(a.sessions, a.duration, think=a.think, seed=a.seed, pages=pages, url=a.url,
+                  watch_pid=a.watch_pid)
     for k, v in report.items():
         print(f"{k:>22}: {v}")
     if a.json:

@@ -3,7 +3,7 @@
 Subcommands: ``run`` (one problem, several methods, a table), ``fit`` (your own X and y,
 a truth-free stop), ``reproduce`` (the paper's
 synthetic figure), ``phase`` (phase-transition maps), ``train`` and ``prune`` (the tiny
-transformers of the pruning demo).
+transformers of the pruning demo), ``serve`` (the app on N worker processes behind nginx).
 Tables go to stdout, progress to stderr.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from iobs.cli import fit, prune, research, run
+from iobs.cli import fit, prune, research, run, serve
 from iobs.cli.common import progress_bar, write_rows
 from iobs.cli.run import EPILOG, summarize
 
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     research.add_phase_parser(sub)
     prune.add_train_parser(sub)
     prune.add_prune_parser(sub)
+    serve.add_parser(sub)
     return p
 
 

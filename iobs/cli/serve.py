@@ -1,0 +1,174 @@
+"""``python -m iobs serve``: the app for a class, on N Streamlit worker processes behind nginx.
+
+One Streamlit process runs every session in one interpreter (measured: 1.2 of 2 cores used
+under load), so more sessions than it can hold need more processes. This command starts
+N workers on 127.0.0.1 (ports ``--port + 1`` ...), writes ``deploy/nginx.conf.template``
+out with them as the upstream (plus any ``--upstream host:port`` on other machines),
+starts nginx in the foreground and stops everything on Ctrl-C. nginx keeps each browser
+on one worker (a hash of its XSRF cookie) and forwards websockets; XSRF protection stays
+on, with one cookie secret shared by the local workers.
+
+Written here rather than taken from a library: it only launches two well-kept servers
+(Streamlit, nginx) with their own command lines and waits on their health endpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+__all__ = ["add_parser", "nginx_config", "main"]
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
+MAX_WORKERS = 32
+START_TIMEOUT_S = 120
+
+EPILOG = """\
+examples:
+  python -m iobs serve --workers 2                     # http://127.0.0.1:8500
+  python -m iobs serve --workers 4 --host 0.0.0.0      # open to the room's network
+  python -m iobs serve --workers 2 --upstream 10.0.0.7:8501 --upstream 10.0.0.7:8502
+                                                       # add workers started on another host
+  python -m iobs serve --workers 2 --print-config      # the nginx config, nothing started
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("serve", help="serve the app with N worker processes behind nginx",
+                       description=__doc__.split("\n\n")[0], epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workers", type=int, default=2, help=f"local workers, 1..{MAX_WORKERS}")
+    p.add_argument("--port", type=int, default=8500, help="the proxy's port (workers: next)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address the proxy listens on (0.0.0.0: every interface)")
+    p.add_argument("--upstream", action="append", default=[], metavar="HOST:PORT",
+                   help="a worker on another machine (repeatable)")
+    p.add_argument("--nginx", default=None, help="nginx binary (default: the one on PATH)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the nginx config and exit")
+    p.set_defaults(func=main)
+
+
+def _check(args) -> list[str]:
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise ValueError(f"--workers must be in [1, {MAX_WORKERS}]; got {args.workers}")
+    if not 1 <= args.port <= 65535 - args.workers:
+        raise ValueError(f"--port must be in [1, {65535 - args.workers}]; got {args.port}")
+    for u in args.upstream:
+        host, _, port = u.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"--upstream must be HOST:PORT; got {u!r}")
+    return [f"127.0.0.1:{args.port + 1 + i}" for i in range(args.workers)] + args.upstream
+
+
+def nginx_config(prefix: str, listen: str, servers: list[str]) -> str:
+    """``deploy/nginx.conf.template`` with its fields filled in."""
+    text = TEMPLATE.read_text()
+    lines = "\n".join(f"        server {s} max_fails=0;" for s in servers)
+    return (text.replace("@@PREFIX@@", prefix).replace("@@LISTEN@@", listen)
+            .replace("@@SERVERS@@", lines))
+
+
+def _wait_healthy(url: str, procs, timeout: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"a server exited while starting (exit {p.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _stop(procs) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def main(args) -> int:
+    servers = _check(args)
+    listen = f"{args.host}:{args.port}"
+    prefix = Path(tempfile.mkdtemp(prefix="iobs-serve-"))
+    if args.print_config:
+        print(nginx_config(str(prefix), listen, servers))
+        prefix.rmdir()
+        return 0
+    nginx = args.nginx or shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        raise ValueError("nginx not found: install it (apt-get install -y nginx) or pass "
+                         "--nginx PATH")
+    app = ROOT / "app.py"
+    if not app.exists():
+        raise ValueError(f"the app is not here ({app}): run serve from a checkout of iobs")
+    prefix.chmod(0o755)
+    for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / "tmp" / d).mkdir(parents=True)
+        (prefix / "tmp" / d).chmod(0o777)          # nginx's workers may run as nobody
+    secret = secrets.token_hex(16)
+    procs = []
+    log = print if sys.stderr is None else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    stopping = {"now": False}
+
+    def on_signal(signum, frame):
+        stopping["now"] = True
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for i in range(args.workers):
+            port = args.port + 1 + i
+            out = open(prefix / f"worker-{port}.log", "w")
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(app),
+                 "--server.headless", "true", "--server.address", "127.0.0.1",
+                 "--server.port", str(port), "--server.enableXsrfProtection", "true",
+                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secret}))
+        for i, p in enumerate(procs):
+            _wait_healthy(f"http://127.0.0.1:{args.port + 1 + i}/_stcore/health", [p])
+        conf = prefix / "nginx.conf"
+        conf.write_text(nginx_config(str(prefix), listen, servers))
+        procs.append(subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf),
+                                       "-g", "daemon off;"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+        shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        _wait_healthy(f"http://{shown}:{args.port}/_stcore/health", procs)
+        log(f"serving http://{shown}:{args.port} : {args.workers} local worker(s)"
+            + (f" + {len(args.upstream)} remote" if args.upstream else "")
+            + f" behind nginx; logs and config in {prefix}; Ctrl-C stops")
+        print(f"http://{shown}:{args.port}", flush=True)
+        while not stopping["now"]:
+            if any(p.poll() is not None for p in procs):
+                log(f"a server exited; stopping the others (logs in {prefix})")
+                return 1
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as exc:      # a server that did not start: one line, not a traceback
+        log(f"error: {exc} (logs in {prefix})")
+        return 1
+    finally:
+        _stop(procs)
+        for s, h in old.items():
+            signal.signal(s, h)
