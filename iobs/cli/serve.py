@@ -15,6 +15,7 @@ Written here rather than taken from a library: it only launches two well-kept se
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import secrets
 import shutil
@@ -77,6 +78,14 @@ def nginx_config(prefix: str, listen: str, servers: list[str]) -> str:
     lines = "\n".join(f"        server {s} max_fails=0;" for s in servers)
     return (text.replace("@@PREFIX@@", prefix).replace("@@LISTEN@@", listen)
             .replace("@@SERVERS@@", lines))
+
+
+def _unspecified(host: str) -> bool:
+    """True for the every-interface address (IPv4 or IPv6): connect to loopback instead."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def _wait_healthy(url: str, procs, timeout: float = START_TIMEOUT_S) -> None:
@@ -153,7 +162,7 @@ def main(args) -> int:
         procs.append(subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf),
                                        "-g", "daemon off;"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
-        shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        shown = "127.0.0.1" if _unspecified(args.host) else args.host
         _wait_healthy(f"http://{shown}:{args.port}/_stcore/health", procs)
         log(f"serving http://{shown}:{args.port} : {args.workers} local worker(s)"
             + (f" + {len(args.upstream)} remote" if args.upstream else "")
