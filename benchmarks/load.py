@@ -45,6 +45,8 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from iobs.cli import serve
+
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 MAX_SESSIONS, MAX_SECONDS = 200, 600
@@ -92,20 +94,14 @@ def free_port() -> int:
 
 
 def start_server(port: int, log) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", HOST, "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/_stcore/health", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"streamlit did not start on {HOST}:{port} (exit {proc.poll()})")
+    proc = subprocess.Popen(serve.streamlit_command(port), cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        serve.wait_healthy(f"http://{HOST}:{port}/_stcore/health", [proc], START_TIMEOUT_S)
+    except RuntimeError as exc:
+        proc.kill()
+        raise RuntimeError(f"streamlit did not start on {HOST}:{port}: {exc}") from exc
+    return proc
 
 
 class MemoryWatch(threading.Thread):
@@ -303,12 +299,7 @@ def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed
                 watch.halt.set()
                 watch.join(5)
             if server is not None:
-                server.terminate()
-                try:
-                    server.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+                serve.stop_processes([server])
     by_page: dict[str, dict] = {}
     for page, s, fig in stats.first_figures.values():
         by_page.setdefault(page, {})[s] = fig

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,10 +25,10 @@ import psutil
 import pytest
 
 from benchmarks import load
+from iobs.cli import serve
 
 ROOT = Path(__file__).resolve().parents[1]
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
-                                  else None)
+NGINX = serve.find_nginx()
 REQUIRED = bool(os.environ.get("IOBS_REQUIRE_BROWSER"))
 
 

@@ -9,7 +9,10 @@ on one worker (a hash of its XSRF cookie) and forwards websockets; XSRF protecti
 on, with one cookie secret shared by the local workers.
 
 Written here rather than taken from a library: it only launches two well-kept servers
-(Streamlit, nginx) with their own command lines and waits on their health endpoints.
+(Streamlit, nginx) with their own command lines and waits on their health endpoints. The
+helpers that start, wait on and stop a server (:func:`streamlit_command`,
+:func:`wait_healthy`, :func:`stop_processes`) are also what the load benchmark and the
+browser tests use.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["add_parser", "nginx_config", "main"]
+__all__ = ["add_parser", "find_nginx", "main", "nginx_config", "stop_processes",
+           "streamlit_command", "wait_healthy"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
@@ -88,7 +92,24 @@ def _unspecified(host: str) -> bool:
         return False
 
 
-def _wait_healthy(url: str, procs, timeout: float = START_TIMEOUT_S) -> None:
+def find_nginx(path: str | None = None) -> str | None:
+    """``path``, or the nginx on PATH, or Debian's /usr/sbin/nginx (not on a user's PATH)."""
+    return path or shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def streamlit_command(port: int, *extra: str) -> list[str]:
+    """``streamlit run app.py`` on 127.0.0.1:``port``, headless, no usage statistics and no
+    file watcher (run it with ``cwd=ROOT``)."""
+    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            "--server.headless", "true", "--server.address", "127.0.0.1",
+            "--server.port", str(port), "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none", *extra]
+
+
+def wait_healthy(url: str, procs, timeout: float = START_TIMEOUT_S) -> None:
+    """Return once ``url`` (a health endpoint) answers 200; ``RuntimeError`` when one of
+    ``procs`` exits first or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for p in procs:
@@ -103,13 +124,14 @@ def _wait_healthy(url: str, procs, timeout: float = START_TIMEOUT_S) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def _stop(procs) -> None:
+def stop_processes(procs, timeout: float = 15) -> None:
+    """Terminate every process still running, then kill those that outlive ``timeout``."""
     for p in procs:
         if p.poll() is None:
             p.terminate()
     for p in procs:
         try:
-            p.wait(timeout=15)
+            p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
@@ -123,8 +145,7 @@ def main(args) -> int:
         print(nginx_config(str(prefix), listen, servers))
         prefix.rmdir()
         return 0
-    nginx = args.nginx or shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    nginx = find_nginx(args.nginx)
     if nginx is None:
         raise ValueError("nginx not found: install it (apt-get install -y nginx) or pass "
                          "--nginx PATH")
@@ -149,21 +170,18 @@ def main(args) -> int:
             port = args.port + 1 + i
             out = open(prefix / f"worker-{port}.log", "w")
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(app),
-                 "--server.headless", "true", "--server.address", "127.0.0.1",
-                 "--server.port", str(port), "--server.enableXsrfProtection", "true",
-                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                streamlit_command(port, "--server.enableXsrfProtection", "true"),
                 cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT,
                 env={**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secret}))
         for i, p in enumerate(procs):
-            _wait_healthy(f"http://127.0.0.1:{args.port + 1 + i}/_stcore/health", [p])
+            wait_healthy(f"http://127.0.0.1:{args.port + 1 + i}/_stcore/health", [p])
         conf = prefix / "nginx.conf"
         conf.write_text(nginx_config(str(prefix), listen, servers))
         procs.append(subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf),
                                        "-g", "daemon off;"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
         shown = "127.0.0.1" if _unspecified(args.host) else args.host
-        _wait_healthy(f"http://{shown}:{args.port}/_stcore/health", procs)
+        wait_healthy(f"http://{shown}:{args.port}/_stcore/health", procs)
         log(f"serving http://{shown}:{args.port} : {args.workers} local worker(s)"
             + (f" + {len(args.upstream)} remote" if args.upstream else "")
             + f" behind nginx; logs and config in {prefix}; Ctrl-C stops")
@@ -178,6 +196,6 @@ def main(args) -> int:
         log(f"error: {exc} (logs in {prefix})")
         return 1
     finally:
-        _stop(procs)
+        stop_processes(procs)
         for s, h in old.items():
             signal.signal(s, h)
