@@ -139,9 +139,14 @@ class Design:
             G += self.c @ self.c
         return G
 
+    def centred(self):
+        """:math:`X_c` as an array: ``X`` itself, or a centred copy (small d only: the dense
+        paths; the caller checks the memory)."""
+        return self.X if self.c is None else self.X - self.c
+
     def dense_gram(self):
         r""":math:`X_c^\top X_c` (d, d): small d only (the caller checks the memory)."""
-        Xc = self.X if self.c is None else self.X - self.c
+        Xc = self.centred()
         return Xc.T @ Xc
 
     # -- a working set's Gram block ----------------------------------------------------

@@ -215,7 +215,7 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
     (True, True)
     """
     t_start = time.perf_counter()
-    X, y, k, tol, max_steps, damping, eta, ridge, x_mean, dead = _validate(
+    X, y, k, tol, max_steps, damping, eta, ridge, mean_all, dead = _validate(
         X, y, k, method, loss, tol, max_steps, damping, eta, ridge, bool(fit_intercept))
     n, d = X.shape
     logistic = loss == "logistic"
@@ -225,7 +225,7 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
                          f"intercept; got only the class {int(y_mean)}")
     xp = _be.get_xp(backend)
     Xd = X if xp is np else xp.asarray(X)               # on CuPy: the one device copy
-    x_mean, live = xp.asarray(x_mean), xp.asarray(~dead)
+    x_mean, live = xp.asarray(mean_all), xp.asarray(~dead)
     d_live = int(live.sum())
     k_used = min(k, d_live)
     spec = METHODS[method]
@@ -262,10 +262,8 @@ def fit(X, y, *, k: int, method: str = "iobs-ws", loss: str = "squared",
         theta, b = best[1], best[2]
     coef = np.zeros(d)
     coef[_be.to_numpy(live)] = _be.to_numpy(theta)
-    x_mean = np.zeros(d) if not fit_intercept else _be.to_numpy(
-        x_mean if d_live == d else _scatter(x_mean, live, d, xp))
-    intercept = (b - float(x_mean @ coef)) if logistic else \
-        (y_mean - float(x_mean @ coef) if fit_intercept else 0.0)
+    shift = float(mean_all @ coef)    # mean_all: zeros without an intercept; dead: coef 0
+    intercept = (b - shift) if logistic else (y_mean - shift if fit_intercept else 0.0)
     config.update(eta=best[3], backend="numpy" if xp is np else "cupy")
     return FitResult(coef=coef, intercept=float(intercept), support=coef != 0, steps=steps,
                      converged=converged, stopped=stopped, loss=np.array(losses),
@@ -282,12 +280,6 @@ def _default_damping(spec, logistic: bool, n: int, d: int, k: int) -> float:
     if spec.name == "iobs-ws":
         return 1e-3 if 3 * k > n else 0.0
     return 1e-3 if n <= d else 0.0
-
-
-def _scatter(values, mask, d, xp):
-    out = xp.zeros(d)
-    out[mask] = values
-    return out
 
 
 def _solve(prob, model, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,

@@ -10,8 +10,8 @@ import numpy as np
 from iobs import backend
 from iobs.backend import xp_of
 
-__all__ = ["RESCUE", "FactoredInverse", "cholesky_inverse", "factor_rescued", "inverse_spd",
-           "max_eig"]
+__all__ = ["RESCUE", "FactoredInverse", "cholesky_inverse", "cholesky_inverse_rescued",
+           "inverse_spd", "max_eig"]
 
 RESCUE = 1e-3   # damping of a singular block, relative to its mean diagonal
 
@@ -112,10 +112,15 @@ class FactoredInverse:
         return self.Li.T @ (self.Li @ v)
 
 
-def factor_rescued(H):
-    r""":math:`L^{-1}` of ``H`` (float64) plus ``RESCUE`` times its mean diagonal: named
-    safeguard "singular block" (collinear columns without damping). Damping changes how a
-    step moves, not where it stops (fixed points have :math:`g_Q = 0`)."""
+def cholesky_inverse_rescued(H):
+    r""":func:`cholesky_inverse` of ``H``, or, when ``H`` is not positive definite, of
+    ``H`` (in float64) plus ``RESCUE`` times its mean diagonal: named safeguard "singular
+    block" (collinear columns without damping). Damping changes how a step moves, not
+    where it stops (fixed points have :math:`g_Q = 0`)."""
+    try:
+        return cholesky_inverse(H)
+    except np.linalg.LinAlgError:
+        pass
     xp = xp_of(H)
     H = H.astype(xp.float64)
     H[xp.diag_indices(H.shape[0])] += RESCUE * max(float(xp.diagonal(H).mean()),

@@ -35,7 +35,8 @@ import numpy as np
 from iobs._validate import check_memory
 from iobs.backend import xp_of
 from iobs.design import Design
-from iobs.linalg import FactoredInverse, cholesky_inverse, factor_rescued, inverse_spd, max_eig
+from iobs.linalg import (FactoredInverse, cholesky_inverse, cholesky_inverse_rescued,
+                         inverse_spd, max_eig)
 
 __all__ = ["FLOAT32_BLOCK", "CurvatureModel", "LeastSquares", "NewtonPoint",
            "SingularHessian", "Smooth", "StepModel", "damping_lambda", "make_model"]
@@ -229,8 +230,7 @@ class LeastSquares:
         self._factor()
         if self.woodbury:
             check_memory("d", "the dense d x d inverse Hessian", 2.0 * 8 * self.d ** 2)
-            D = self.design
-            Xc = D.X if D.c is None else D.X - D.c
+            Xc = self.design.centred()
             return (self.xp.eye(self.d) - Xc.T @ (self._K @ Xc)) / self.lam
         return self._Hinv
 
@@ -242,15 +242,19 @@ class LeastSquares:
         only steers the step (its direction and which coordinates it keeps), while the
         gradient, the residual and :meth:`newton_on`, which sets the coefficients, stay
         float64, so the fixed points are float64-exact. A float32 block that fails to factor
-        is redone in float64, then rescued (:func:`iobs.linalg.factor_rescued`)."""
-        for low in (True, False) if len(idx) >= FLOAT32_BLOCK else (False,):
-            H = self.design.gram(idx, low=low)[1] / self.n
-            H[self.xp.diag_indices(len(idx))] += self.lam
+        is redone in float64, then rescued (:func:`iobs.linalg.cholesky_inverse_rescued`)."""
+        if len(idx) >= FLOAT32_BLOCK:
             try:
-                return cholesky_inverse(H)
+                return cholesky_inverse(self._block(idx, low=True))
             except np.linalg.LinAlgError:
-                continue
-        return factor_rescued(H)
+                pass                                   # redone in float64 below
+        return cholesky_inverse_rescued(self._block(idx, low=False))
+
+    def _block(self, idx, *, low: bool):
+        """H_WW + lam I for the sorted columns idx (float32 with ``low``)."""
+        H = self.design.gram(idx, low=low)[1] / self.n
+        H[self.xp.diag_indices(len(idx))] += self.lam
+        return H
 
     def newton_on(self, theta, g, idx, eta):
         r"""The damped Newton step restricted to the sorted columns ``idx``: the minimiser
@@ -262,7 +266,7 @@ class LeastSquares:
         which is the OBS correction of the Newton point onto ``idx`` (float64, a k x k
         system reused while ``idx`` repeats; its fixed points have :math:`g_Q = 0` whatever
         the damping, so a singular system is solved with rescue damping,
-        :func:`iobs.linalg.factor_rescued`)."""
+        :func:`iobs.linalg.cholesky_inverse_rescued`)."""
         xp = self.xp
         out = xp.zeros(self.d)
         if len(idx) == 0:
@@ -281,12 +285,7 @@ class LeastSquares:
             XQ = self.design.columns(idx)                               # (n, k) gather
             G = XQ.T @ XQ / self.n
             G[self.xp.diag_indices(len(idx))] += self.lam
-            try:
-                Li = cholesky_inverse(G)
-            except np.linalg.LinAlgError:
-                if strict:
-                    raise
-                Li = factor_rescued(G)
+            Li = cholesky_inverse(G) if strict else cholesky_inverse_rescued(G)
             self._gram_cache = (key, XQ, FactoredInverse(Li))
         return self._gram_cache[1], self._gram_cache[2]
 
@@ -368,22 +367,15 @@ class Smooth:
         return self.xp.diagonal(self._damped_hessian(theta)).copy()
 
     def block_factor(self, theta, idx):
-        H = self._damped_hessian(theta)[self.xp.ix_(idx, idx)]
-        try:
-            return cholesky_inverse(H)
-        except np.linalg.LinAlgError:
-            return factor_rescued(H)
+        return cholesky_inverse_rescued(self._damped_hessian(theta)[self.xp.ix_(idx, idx)])
 
     def newton_on(self, theta, g, idx, eta):
         xp = self.xp
         H = self._damped_hessian(theta)
         out = xp.zeros(self.d)
         if len(idx):
-            try:
-                out[idx] = xp.linalg.solve(H[xp.ix_(idx, idx)], H[idx] @ theta - eta * g[idx])
-            except np.linalg.LinAlgError:
-                Li = factor_rescued(H[xp.ix_(idx, idx)])
-                out[idx] = Li.T @ (Li @ (H[idx] @ theta - eta * g[idx]))
+            inv = FactoredInverse(cholesky_inverse_rescued(H[xp.ix_(idx, idx)]))
+            out[idx] = inv @ (H[idx] @ theta - eta * g[idx])
         return out
 
     def correction(self, point: NewtonPoint, Q):
