@@ -67,14 +67,12 @@ class Design:
     X : array (n, d), any memory order
     center : array (d,), optional
         Column centre (``None``: products with ``X`` itself).
-    sq_norms : array (d,), optional
-        :math:`\lVert X_{c,j}\rVert^2` when already known (:func:`scan`); computed on demand.
     """
 
-    def __init__(self, X, center=None, sq_norms=None):
+    def __init__(self, X, center=None):
         self.X, self.c, self.xp = X, center, xp_of(X)
         self.n, self.d = X.shape
-        self._sq = sq_norms
+        self._sq = None         # squared column norms, computed on demand
         self._ws = (None, None, None)   # (idx, X_c[:, idx], X_c[:, idx]^T X_c[:, idx])
 
     # -- products --------------------------------------------------------------------

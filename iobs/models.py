@@ -115,9 +115,9 @@ class LeastSquares:
     gradient share it.
     """
 
-    def __init__(self, prob, damping: float = 0.0, *, center=None, sq_norms=None):
+    def __init__(self, prob, damping: float = 0.0, *, center=None):
         self.prob, self.xp = prob, xp_of(prob.X)
-        self.design = Design(prob.X, center, sq_norms)
+        self.design = Design(prob.X, center)
         self.y = prob.y
         self.n, self.d = prob.X.shape
         self.lam = damping_lambda(damping, self.Hdiag) if damping else 0.0
