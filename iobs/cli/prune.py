@@ -34,13 +34,16 @@ def add_prune_parser(subparsers) -> argparse.ArgumentParser:
                               description="Prune the ViT or GPT and print test quality and "
                               "the report as JSON.")
     p.add_argument("model", choices=MODELS)
-    p.add_argument("method", choices=("magnitude", "magnitude-global", "obd", "obs", "iobs"))
+    p.add_argument("method", choices=("magnitude", "magnitude-global", "obd", "wanda", "obs",
+                                      "admm", "iobs"))
     p.add_argument("sparsity", type=float)
     p.add_argument("--pattern", default="unstructured", choices=("unstructured", "2:4"))
     p.add_argument("--calibration", type=int, default=None)
     p.add_argument("--damping", type=float, default=0.01)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fresh-calibration", action="store_true",
+                   help="iobs: draw a fresh calibration batch each round (as the paper)")
     p.set_defaults(func=main_prune)
     return p
 
@@ -66,7 +69,8 @@ def main_prune(args: argparse.Namespace) -> int:
     try:
         pruned, report = api.prune(model, args.method, args.sparsity, pattern=args.pattern,
                                    calibration=args.calibration, damping=args.damping,
-                                   rounds=args.rounds, seed=args.seed)
+                                   rounds=args.rounds, seed=args.seed,
+                                   fresh_calibration=args.fresh_calibration)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

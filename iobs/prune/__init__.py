@@ -1,10 +1,10 @@
-"""Prune a tiny transformer: magnitude, OBD, layer-wise OBS (SparseGPT) and I-OBS(T).
+"""Prune a tiny transformer: magnitude, OBD, Wanda, layer-wise OBS (SparseGPT), ADMM, I-OBS(T).
 
 The only part of ``iobs`` that imports torch (``import iobs`` does not import this, and
 this package imports torch only when its API is first used, so ``python -m iobs --help``
 and :mod:`iobs.viz.prune` stay light).
 Models: ``"vit"`` (digits, accuracy) and ``"gpt"`` (Python docs, perplexity); methods:
-``magnitude``, ``magnitude-global``, ``obd``, ``obs``, ``iobs``.
+``magnitude``, ``magnitude-global``, ``obd``, ``wanda``, ``obs``, ``admm``, ``iobs``.
 
 >>> from iobs import prune as P
 >>> vit = P.load_model("vit")                  # cached; prune() never modifies it
@@ -15,7 +15,8 @@ True
 [0.5, 0.5]
 """
 
-__all__ = ["DEFAULTS", "METHODS", "MODELS", "PruneReport", "evaluate", "load_model", "prune"]
+__all__ = ["DEFAULTS", "METHODS", "MODELS", "PruneReport", "evaluate", "load_model",
+           "min_calibration", "prune"]
 
 
 def __getattr__(name: str):

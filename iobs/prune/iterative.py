@@ -6,7 +6,12 @@ What follows the paper (PAPER.md, "I-OBS for DNNs", §4.2 and App. A):
 * each later round computes *fresh* layer Hessians at the current weights and projects
   to the target sparsity again (uniform per layer, same pattern, damping 0.01 by default);
 * the best round on held-out data is kept (the paper stars the best validation round and
-  reports that more rounds can overfit the calibration set).
+  reports that more rounds can overfit the calibration set);
+* with ``fresh_calibration`` (off by default) round t draws its own calibration batch, as
+  the paper does (§4.2): its dense update, Hessians and calibration score use batch t.
+  Off, every round reuses one batch (a deviation from the paper, recorded per round as
+  ``fresh_calibration: False``); on our small data sets the fresh batches overlap, since
+  the calibration pool holds 1257 images (ViT).
 
 What is our reconstruction (the paper's Algorithm 2 and its exact update step are not
 available as text): the *dense update* between projections is ``update_steps`` unmasked
@@ -50,13 +55,16 @@ def iobs_rounds(model: nn.Module, sparsity: float, *, calibration: Batch, heldou
                 progress: Callable[[float, str], None] | None = None,
                 first_round: int = 1, reference: list | None = None,
                 on_round: Callable[[int, nn.Module, list[LayerResult], dict], None] | None
-                = None) -> tuple[nn.Module, list[LayerResult], list[dict], int]:
+                = None, fresh_calibration: Callable[[int], Batch] | None = None
+                ) -> tuple[nn.Module, list[LayerResult], list[dict], int]:
     """Run rounds ``first_round, ..., rounds`` on ``model`` (modified; pass a copy).
 
     Returns (best model, its per-layer results, per-round records, best round number),
     over the rounds run in this call. Each record holds ``round``, ``calibration`` and
-    ``held_out`` (the task metric), the two losses and the last dense-update minibatch loss
-    (``None`` in round 1).
+    ``held_out`` (the task metric), the two losses, the last dense-update minibatch loss
+    (``None`` in round 1) and ``fresh_calibration`` (whether round t drew its own batch).
+    ``fresh_calibration(t)``, when given, returns round t's calibration batch (t >= 2;
+    round 1 uses ``calibration``).
 
     Resuming: a round depends only on the previous round's model (the dense update starts
     fresh, seeded by ``seed + t``), so rounds ``T + 1, ...`` continue a run of T rounds
@@ -74,16 +82,19 @@ def iobs_rounds(model: nn.Module, sparsity: float, *, calibration: Batch, heldou
             progress((t - first_round) / (rounds - first_round + 1),
                      f"I-OBS round {t}/{rounds}")
         update_loss = None
+        fresh = fresh_calibration is not None and t > 1
+        batch = fresh_calibration(t) if fresh else calibration
         if t > 1:
-            losses = update_dense(model, calibration, steps=update_steps, lr=lr,
+            losses = update_dense(model, batch, steps=update_steps, lr=lr,
                                   batch_size=update_batch, seed=seed + t)
             update_loss = losses[-1] if losses else None
-        layers = prune_layers(model, "obs", sparsity, calibration=calibration, pattern=pattern,
-                              damping=damping, blocksize=blocksize, reference=reference)
-        cal, held = scores(model, calibration), scores(model, heldout)
+        layers = prune_layers(model, "obs", sparsity, calibration=batch, pattern=pattern,
+                              damping=damping, blocksize=blocksize, reference=reference,
+                              heldout=heldout)
+        cal, held = scores(model, batch), scores(model, heldout)
         record = {"round": t, "calibration": cal[key], "held_out": held[key],
                   "calibration_loss": cal["loss"], "held_out_loss": held["loss"],
-                  "update_loss": update_loss}
+                  "update_loss": update_loss, "fresh_calibration": fresh}
         history.append(record)
         if on_round is not None:
             on_round(t, model, layers, record)

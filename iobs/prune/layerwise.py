@@ -12,6 +12,8 @@ the boolean mask of surviving weights; inputs are never modified.
 * :func:`magnitude_prune` — keep the largest :math:`|w_{ij}|` (ignores H).
 * :func:`obd_prune` — Optimal Brain Damage: diagonal Hessian, saliency
   :math:`w_{ij}^2 H_{jj}`; no compensating update (with a diagonal H there is none).
+* :func:`wanda_prune` — Wanda: score :math:`|w_{ij}|\,\|X_j\|_2`, compared within each
+  output row; no update. (ADMM and its exact refit are in :mod:`iobs.prune.admm`.)
 * :func:`obs_prune` — SparseGPT's blocked OBS sweep (Frantar & Alistarh 2023; the
   projection step of I-OBS for DNNs in PAPER.md): damp H, take the upper Cholesky factor
   :math:`U` of :math:`H^{-1}` (:math:`H^{-1} = U^\top U`), walk the columns left to right;
@@ -45,6 +47,7 @@ __all__ = [
     "obs_prune",
     "parse_pattern",
     "reconstruction_error",
+    "wanda_prune",
 ]
 
 
@@ -141,6 +144,54 @@ def obd_prune(W, H, sparsity: float, *, pattern: str = "unstructured"):
     r"""Optimal Brain Damage: prune the smallest :math:`w_{ij}^2 H_{jj}`; no weight update."""
     W, H, n, m = _check(W, H, pattern, sparsity)
     pruned = _mask(W**2 * np.diag(H)[None, :], sparsity, n, m)
+    return np.where(pruned, 0.0, W), ~pruned
+
+
+def _row_mask(scores: np.ndarray, sparsity: float, n: int, m: int) -> np.ndarray:
+    """Boolean *pruned* mask: the lowest ``sparsity`` of each row's scores (or N of each M)."""
+    if m:
+        return _mask(scores, sparsity, n, m)
+    k = round(sparsity * scores.shape[1])
+    pruned = np.zeros(scores.shape, dtype=bool)
+    if k:
+        low = np.argpartition(scores, k - 1, axis=1)[:, :k]
+        np.put_along_axis(pruned, low, True, axis=1)
+    return pruned
+
+
+def wanda_prune(W, H, sparsity: float, *, pattern: str = "unstructured"):
+    r"""Wanda: prune the smallest :math:`|w_{ij}|\,\|X_j\|_2` of each output row; no update.
+
+    Parameters
+    ----------
+    W : ndarray of shape (d_out, d_in)
+    H : ndarray of shape (d_in, d_in)
+        Layer Hessian :math:`2XX^\top/N`; only its diagonal is read:
+        :math:`\|X_j\|_2 = \sqrt{N H_{jj}/2}`, and the constant factor does not change the
+        order, so the score used is :math:`|w_{ij}|\sqrt{H_{jj}}`.
+    sparsity : float in [0, 1)
+        Fraction of zeros in every row (unstructured), or N/M for ``pattern="N:M"``.
+    pattern : "unstructured" or "N:M"
+
+    Notes
+    -----
+    The score is the square root of OBD's :math:`w_{ij}^2 H_{jj}`, so the two differ only
+    in where scores are compared: Wanda per output row, OBD over the whole layer. For N:M
+    (groups inside a row) they coincide. With :math:`H = cI` Wanda is magnitude pruning
+    per row. Reference: M. Sun, Z. Liu, A. Bair, J. Z. Kolter, "A Simple and Effective
+    Pruning Approach for Large Language Models", ICLR 2024 (Eq. 1 and its per-output
+    comparison group).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W_hat, keep = wanda_prune(np.arange(1.0, 9.0).reshape(2, 4), np.eye(4), 0.5)
+    >>> keep.sum(axis=1).tolist()
+    [2, 2]
+    """
+    W, H, n, m = _check(W, H, pattern, sparsity)
+    pruned = _row_mask(np.abs(W) * np.sqrt(np.clip(np.diag(H), 0.0, None))[None, :],
+                       sparsity, n, m)
     return np.where(pruned, 0.0, W), ~pruned
 
 

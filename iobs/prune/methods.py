@@ -6,18 +6,22 @@ them a deep copy, never the cached model.
 *Sequential calibration* (as in SparseGPT): the four layers of block b are pruned with
 Hessians of the inputs they see *after* blocks 0..b-1 were pruned, so later blocks
 compensate for the errors of earlier ones. Every method (also magnitude, which ignores H)
-is run this way, so the reported per-layer errors are comparable.
+is run this way, so the reported per-layer errors are comparable. The held-out Hessians
+(when a held-out batch is given) are collected in the same pass, from the same partly
+pruned model, so a layer's held-out error measures the same thing on unseen inputs.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from . import admm
 from . import layerwise as lw
 from .data import Batch
 from .hessians import layer_hessians
@@ -25,23 +29,42 @@ from .models import prunable_layers
 
 __all__ = ["LAYER_METHODS", "LayerResult", "dense_weights", "prune_layers", "update_dense"]
 
-LAYER_METHODS = ("magnitude", "magnitude-global", "obd", "obs")
+LAYER_METHODS = ("magnitude", "magnitude-global", "obd", "wanda", "obs", "admm")
 
 
 @dataclass(frozen=True)
 class LayerResult:
-    """One pruned layer: ``error`` = tr(dW H dW^T) / tr(W H W^T) on the calibration inputs."""
+    r"""One pruned layer.
+
+    ``error`` = tr(dW H dW^T) / tr(W H W^T) on the calibration inputs, i.e. the squared
+    relative output error :math:`\|(\hat W - W)X\|^2 / \|WX\|^2`; ``heldout_error`` the
+    same on held-out inputs (None without a held-out batch); ``seconds`` the kernel's wall
+    time. :attr:`output_error` and :attr:`heldout_output_error` are the square roots, the
+    relative reconstruction error of ALPS (Meng et al. 2024, Table 1).
+    """
 
     name: str
     shape: tuple[int, int]
     sparsity: float  # fraction of zeros actually reached
     error: float
     keep: np.ndarray  # (d_out, d_in) bool, True = weight kept
+    heldout_error: float | None = None
+    seconds: float = 0.0
+
+    @property
+    def output_error(self) -> float:
+        return math.sqrt(self.error)
+
+    @property
+    def heldout_output_error(self) -> float | None:
+        return None if self.heldout_error is None else math.sqrt(self.heldout_error)
 
     def to_dict(self) -> dict:
         """JSON-ready numbers (the mask left out)."""
         return {"name": self.name, "shape": list(self.shape), "sparsity": self.sparsity,
-                "error": self.error}
+                "error": self.error, "heldout_error": self.heldout_error,
+                "output_error": self.output_error,
+                "heldout_output_error": self.heldout_output_error, "seconds": self.seconds}
 
 
 def _weight(layer: nn.Linear) -> np.ndarray:
@@ -58,13 +81,32 @@ def dense_weights(model: nn.Module) -> list[np.ndarray]:
     return [_weight(layer) for _, layer in prunable_layers(model)]
 
 
+def _relative(W_ref, W_hat, H) -> float:
+    base = max(lw.reconstruction_error(W_ref, np.zeros_like(W_ref), H), np.finfo(float).tiny)
+    return lw.reconstruction_error(W_ref, W_hat, H) / base
+
+
+def _kernel(method, W, H, sparsity, pattern, damping, blocksize, rho):
+    if method == "magnitude":
+        return lw.magnitude_prune(W, sparsity, pattern=pattern)
+    if method == "obd":
+        return lw.obd_prune(W, H, sparsity, pattern=pattern)
+    if method == "wanda":
+        return lw.wanda_prune(W, H, sparsity, pattern=pattern)
+    if method == "admm":
+        return admm.admm_prune(W, H, sparsity, pattern=pattern, damping=damping, rho=rho)
+    return lw.obs_prune(W, H, sparsity, pattern=pattern, damping=damping, blocksize=blocksize)
+
+
 def prune_layers(model: nn.Module, method: str, sparsity: float, *, calibration: Batch,
                  pattern: str = "unstructured", damping: float = 0.01, blocksize: int = 128,
-                 reference: list[np.ndarray] | None = None) -> list[LayerResult]:
+                 reference: list[np.ndarray] | None = None,
+                 heldout: Batch | None = None, rho: float = 1.0) -> list[LayerResult]:
     """Prune the block linears of ``model`` in place, block after block; per-layer results.
 
     ``error`` compares the pruned layer with ``reference`` (default: the layer's weights
-    before this call) on the inputs the layer sees here: tr(dW H dW^T) / tr(W H W^T).
+    before this call) on the inputs the layer sees here: tr(dW H dW^T) / tr(W H W^T);
+    ``heldout_error`` the same with the Hessian of ``heldout`` (same pass, same weights).
     """
     layers = prunable_layers(model)
     if method == "magnitude-global":
@@ -77,23 +119,22 @@ def prune_layers(model: nn.Module, method: str, sparsity: float, *, calibration:
     for b in range(n_blocks):
         block_layers = layers[b * per_block : (b + 1) * per_block]
         Hs = layer_hessians(model, block_layers, calibration)
+        Hh = None if heldout is None else layer_hessians(model, block_layers, heldout)
         for j, (name, layer) in enumerate(block_layers):
             W, H = _weight(layer), Hs[name]
-            if method == "magnitude":
-                W_hat, keep = lw.magnitude_prune(W, sparsity, pattern=pattern)
-            elif method == "magnitude-global":
+            t0 = time.perf_counter()
+            if method == "magnitude-global":
                 keep = global_masks[b * per_block + j]
                 W_hat = np.where(keep, W, 0.0)
-            elif method == "obd":
-                W_hat, keep = lw.obd_prune(W, H, sparsity, pattern=pattern)
             else:
-                W_hat, keep = lw.obs_prune(W, H, sparsity, pattern=pattern, damping=damping,
-                                           blocksize=blocksize)
+                W_hat, keep = _kernel(method, W, H, sparsity, pattern, damping, blocksize,
+                                       rho)
+            seconds = time.perf_counter() - t0
             W_ref = W if reference is None else reference[b * per_block + j]
-            base = max(lw.reconstruction_error(W_ref, np.zeros_like(W), H), np.finfo(float).tiny)
             results.append(LayerResult(
                 name=name, shape=W.shape, sparsity=float(1.0 - keep.mean()),
-                error=lw.reconstruction_error(W_ref, W_hat, H) / base, keep=keep))
+                error=_relative(W_ref, W_hat, H), keep=keep, seconds=seconds,
+                heldout_error=None if Hh is None else _relative(W_ref, W_hat, Hh[name])))
             _write(layer, W_hat)
     return results
 

@@ -4,7 +4,8 @@
 * :func:`compare` — every method at one sparsity: quality, per-layer errors and masks,
   and the I-OBS rounds;
 * :func:`detail` — one method: dense vs pruned predictions (:func:`predictions`) and
-  measured latency and memory of dense, masked and CSR weights (:func:`speed`).
+  measured latency and memory of dense, masked and CSR weights (:func:`speed`);
+* :func:`head_to_head` — where one method's test quality beats another's.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from torch import nn
 from . import data
 from .api import METHODS, evaluate, prune
 from .iterative import rank
-from .metrics import metric_name, task_of
+from .metrics import higher_is_better, metric_name, task_of
 from .models import prunable_layers
 
-__all__ = ["SWEEP_SPARSITIES", "compare", "detail", "iobs_at", "iobs_trajectory", "predictions",
-           "rebuild", "run_method", "speed", "sweep"]
+__all__ = ["SWEEP_SPARSITIES", "compare", "detail", "head_to_head", "iobs_at", "iobs_trajectory",
+           "predictions", "rebuild", "run_method", "speed", "sweep"]
 
 SWEEP_SPARSITIES = (0.3, 0.5, 0.6, 0.7, 0.8)
 Progress = Callable[[float, str], None]
@@ -176,6 +177,20 @@ def compare(model: nn.Module, sparsity: float, *, pattern: str = "unstructured",
     if "iobs" in out["methods"]:
         out["rounds"] = out["methods"]["iobs"]["rounds"]
         out["best_round"] = out["methods"]["iobs"]["best_round"]
+    return out
+
+
+def head_to_head(results: dict, task: str, a: str = "iobs", b: str = "admm") -> dict:
+    """Settings where method ``a`` has the better test quality than ``b``, the worse, or
+    the same. ``results`` = {setting: {method: {"test": float, ...}}} (a setting is any
+    hashable, e.g. (sparsity, pattern)); returns {"better": [...], "worse": [...],
+    "equal": [...]} of settings in the given order, judged for ``a`` (higher accuracy,
+    lower perplexity)."""
+    out = {"better": [], "worse": [], "equal": []}
+    sign = 1.0 if higher_is_better(task) else -1.0
+    for setting, methods in results.items():
+        gap = sign * (methods[a]["test"] - methods[b]["test"])
+        out["better" if gap > 0 else "worse" if gap < 0 else "equal"].append(setting)
     return out
 
 

@@ -9,13 +9,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["digits_figure", "layer_errors_figure", "masks_figure", "quality_figure",
-           "rounds_figure", "speed_figure"]
+__all__ = ["digits_figure", "layer_comparison_figure", "layer_errors_figure", "masks_figure",
+           "quality_figure", "rounds_figure", "speed_figure"]
 
 LABELS = {"magnitude": "magnitude (per layer)", "magnitude-global": "magnitude (global)",
-          "obd": "OBD (diagonal H)", "obs": "OBS / SparseGPT", "iobs": "I-OBS(T)"}
+          "obd": "OBD (diagonal H)", "wanda": "Wanda (|w|·‖x‖ per row)",
+          "obs": "OBS / SparseGPT", "admm": "ADMM (Boža 2024)", "iobs": "I-OBS(T)"}
 COLORS = {"magnitude": "#7f7f7f", "magnitude-global": "#bcbd22", "obd": "#ff7f0e",
-          "obs": "#1f77b4", "iobs": "#d62728"}
+          "wanda": "#8c564b", "obs": "#1f77b4", "admm": "#2ca02c", "iobs": "#d62728"}
 
 
 def _axis_title(metric: str) -> str:
@@ -103,6 +104,23 @@ def layer_errors_figure(names: list[str], errors: dict) -> go.Figure:
                              marker_color=COLORS.get(method)))
     fig.update_layout(barmode="group", title="Layer reconstruction error (measured here)",
                       yaxis_title="‖ΔW X‖² / ‖W X‖²", yaxis_type="log")
+    return fig
+
+
+def layer_comparison_figure(names: list[str], calibration: dict, heldout: dict) -> go.Figure:
+    """Relative output error ‖(Ŵ − W)X‖/‖WX‖ per layer and method on the calibration inputs
+    (left) and on held-out inputs (right), log scale (ALPS's Table 1 metric)."""
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True,
+                        subplot_titles=("calibration inputs", "held-out inputs (val split)"))
+    for col, errors in enumerate((calibration, heldout), start=1):
+        for method, values in errors.items():
+            fig.add_trace(go.Bar(x=names, y=np.asarray(values, dtype=float),
+                                 name=LABELS.get(method, method), legendgroup=method,
+                                 showlegend=col == 1, marker_color=COLORS.get(method)),
+                          row=1, col=col)
+    fig.update_yaxes(type="log", title_text="‖(Ŵ − W)X‖ / ‖WX‖", row=1, col=1)
+    fig.update_layout(barmode="group", legend_title="method",
+                      title="Layer reconstruction error per method (measured here)")
     return fig
 
 
