@@ -41,7 +41,7 @@ def test_paper_local_quadratic_bounds_hold_on_logcosh_started_near_the_truth(met
     A = theory.assumptions(prob, 4)
     assert all(A[a][0] for a in ("A1", "A2", "A3", "A4"))
     c = theory.constants(prob, 4)
-    assert c.exact["mu"] and c.exact["M"] and c.M > 0
+    assert c.kind["mu"] == c.kind["M"] == "certified bound" and c.M > 0
     probe = theory.bound(method, prob, k=4, steps=1)
     radius = 0.3 / probe.factor
     start = _near_truth(prob, radius)

@@ -19,6 +19,7 @@ import numpy as np
 
 from iobs import theory
 from iobs.driver import run
+from iobs.provenance import DERIVED, LITERATURE, PAPER, Source
 from iobs.projections import (
     EXACT_MAX_D,
     exact_support,
@@ -28,10 +29,17 @@ from iobs.projections import (
     top_k_mask,
 )
 
-__all__ = ["FLOP_BUDGET", "RULES", "convergence_study", "estimate_flops", "projection_geometry",
-           "rule_walk", "small_hessian", "trace_metrics"]
+__all__ = ["FLOP_BUDGET", "RULES", "RULE_SOURCES", "convergence_study", "estimate_flops",
+           "projection_geometry", "rule_walk", "small_hessian", "trace_metrics"]
 
 RULES = ("magnitude", "OBD", "OBS saliency", "greedy OBC", "exact")
+RULE_SOURCES = {   # where each projection rule of the walk comes from
+    "magnitude": Source(PAPER, "IHT's Euclidean projection, Lemma 1"),
+    "OBD": Source(LITERATURE, "LeCun, Denker & Solla 1990"),
+    "OBS saliency": Source(LITERATURE, "Hassibi & Stork 1993"),
+    "greedy OBC": Source(LITERATURE, "Frantar & Alistarh 2022"),
+    "exact": Source(PAPER, "Algorithm 1, Option 2"),
+}
 FLOP_BUDGET = 1.5e10   # about 10 s on a busy laptop core: pages refuse more than this
 
 
@@ -200,7 +208,7 @@ def convergence_study(prob, methods, *, k: int, eta_iht: float = 1.0, eta: float
            float(theory.topk_factor(prob.d, k, prob.k_star)),
            "constants": {"mu": c.mu, "L": c.L, "M": c.M, "mu_s": c.mu_s, "L_s": c.L_s,
                          "kappa_s": c.kappa_s, "s": c.s},
-           "exact": dict(c.exact), "notes": dict(c.notes),
+           "exact": dict(c.exact), "kind": dict(c.kind), "notes": dict(c.notes),
            "assumptions": {a: (h, why) for a, (h, why) in theory.assumptions(prob, k).items()}}
     for m in methods:
         first = m in ("iht", "htp", "omp")
@@ -214,7 +222,7 @@ def convergence_study(prob, methods, *, k: int, eta_iht: float = 1.0, eta: float
             except KeyError:           # a method iobs.theory has no bound for
                 b = {"values": None, "factor": None, "kind": "linear", "vacuous": True,
                      "reason": "iobs.theory has no bound for this method", "label": m,
-                     "source": "derived here"}
+                     "source": Source(DERIVED, "no bound")}
         out["warnings"] += [str(w.message) for w in caught if w.category is UserWarning]
         out["runs"][m] = {"error": tr.error, "seconds": tr.seconds, "stopped": tr.stopped,
                           "fitted": theory.fitted_rate(tr.error),

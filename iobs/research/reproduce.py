@@ -16,16 +16,28 @@ from iobs._validate import check_choice, check_int
 from iobs.backend import blas_controller
 from iobs.driver import run
 from iobs.problems import make_problem
+from iobs.provenance import AUTHORS_CODE, PAPER, Source
 from iobs.research.engine import GramBatch, advance
 from iobs.solvers import METHODS
 from iobs.stopping import divergence_limit, diverged
 
-__all__ = ["SYNTHETIC", "paper_eta", "reproduce_synthetic"]
+__all__ = ["SYNTHETIC", "SYNTHETIC_SOURCES", "paper_eta", "reproduce_synthetic"]
 
 # The paper's synthetic setting (P, section 4.1, and the authors' code, C).
 SYNTHETIC = {
     "gaussian": {"d": 128, "n": 256, "k_star": 16, "k": 64, "steps": 750},
     "digits": {"d": 784, "n": 1568, "k_star": None, "k": "2k*", "steps": 4000},
+}
+# Which parts of the setting the paper states and which only the authors' code shows
+# (PAPER.md, "The synthetic experiment").
+SYNTHETIC_SOURCES = {
+    "problem": Source(PAPER, "section 4.1: noiseless sparse regression, d, n, k*, k, steps"),
+    "design": Source(PAPER, "section 4.1: X with i.i.d. N(0, 1/n) entries"),
+    "start": Source(AUTHORS_CODE, "theta_0 ~ U(-1/sqrt d, 1/sqrt d)"),
+    "loss": Source(AUTHORS_CODE, "mean squared error (1/n)||X theta - y||^2"),
+    "updates": Source(AUTHORS_CODE, "k-IHT step 1/lambda_max(X^T X), Topk-I-OBS with the "
+                                    "'Hessian' X^T X"),
+    "reference means": Source(AUTHORS_CODE, "means of the saved result arrays, 20 runs"),
 }
 
 

@@ -6,10 +6,10 @@ Every bound carries its ``source``; this package imports no solver code at impor
 """
 
 from iobs.theory.bounds import bound
-from iobs.theory.factors import (EIG_MAX_D, Bound, Constants, assumptions, constants,
+from iobs.theory.factors import (EIG_MAX_D, KIND_TAG, Bound, Constants, assumptions, constants,
                                  fitted_rate, lemma3_factor, linear_bound, quadratic_bound,
                                  theorem1_factor, topk_factor)
 
-__all__ = ["EIG_MAX_D", "Bound", "Constants", "assumptions", "bound", "constants",
+__all__ = ["EIG_MAX_D", "KIND_TAG", "Bound", "Constants", "assumptions", "bound", "constants",
            "fitted_rate", "lemma3_factor", "linear_bound", "quadratic_bound",
            "theorem1_factor", "topk_factor"]

@@ -26,6 +26,7 @@ import numpy as np
 
 from iobs._validate import check_choice, check_float, check_int
 from iobs.models import damping_lambda
+from iobs.provenance import DERIVED, LITERATURE, PAPER, Source
 from iobs.theory.factors import (
     EIG_MAX_D,
     Bound,
@@ -40,6 +41,7 @@ from iobs.theory.factors import (
 
 __all__ = ["bound"]
 
+_CHECKED = Source(DERIVED, "our check of the assumptions")   # why no bound is drawn
 _NEWTON = ("topk-iobs", "iobs", "iobs-obc", "iobs-exact", "iobs-diag")
 
 def _damped_rho(eta, lam, mu, L):
@@ -90,13 +92,15 @@ def bound(method: str, prob, *, k: int, eta: float | None = None, steps: int = 1
     e0 = float(np.linalg.norm(prob.theta_star)) if e0 is None else check_float("e0", e0, 0.0)
     label = METHODS[method].label
 
-    def none(reason, source="derived here", kind="linear", factor=None):
+    def none(reason, source=_CHECKED, kind="linear", factor=None):
         return Bound(None, factor, kind, True, reason, label, source, A)
 
     if method in ("htp", "omp"):
-        return none("no bound is drawn for this reference method", "from the literature")
+        return none("no bound is drawn for this reference method",
+                    Source(LITERATURE, METHODS[method].source.detail))
     if batch_size is not None:
-        return none("stochastic steps: the paper gives no convergence theorem for them")
+        return none("stochastic steps: the paper gives no convergence theorem for them",
+                    Source(PAPER, "App. B.1"))
     if not A["A1"][0]:
         return none(f"A1 fails: {A['A1'][1]}")
     if k < prob.k_star:
@@ -113,22 +117,24 @@ def bound(method: str, prob, *, k: int, eta: float | None = None, steps: int = 1
 
     if method == "iht":
         factor = cT * max(abs(1 - eta * mu), abs(1 - eta * L))
-        src = "derived here (top-k factor of Peste et al. 2021; compare Jain et al. 2014)"
+        src = Source(DERIVED, "top-k factor of Peste et al. 2021; compare Jain et al. 2014")
         return _linear(e0, factor, steps, label, src, A)
     if not prob.quadratic:
         if damping > 0 or eta != 1.0:
             return none("the paper's local theorems assume the exact Newton step "
-                        "(eta = 1, no damping)", "from the paper", "quadratic")
+                        "(eta = 1, no damping)", Source(PAPER, "Theorem 1, Lemma 3"),
+                        "quadratic")
         if method == "iobs-diag":
             return none("no bound for the diagonal step on a non-quadratic loss")
         if mu <= 0:
-            return none(f"A2 fails: {A['A2'][1]}", "from the paper", "quadratic")
+            return none(f"A2 fails: {A['A2'][1]}", Source(PAPER, "assumption A2"),
+                        "quadratic")
         if method == "topk-iobs":
-            cq, src = lemma3_factor(mu, c.M, k, prob.k_star), "from the paper, Lemma 3"
+            cq, src = lemma3_factor(mu, c.M, k, prob.k_star), Source(PAPER, "Lemma 3")
         else:
             cq = theorem1_factor(L, mu, c.M, prob.d, k, prob.k_star, form=form)
-            src = "from the paper, Theorem 1" if form == "paper" else \
-                "derived here (Theorem 1 with the ratio of the paper's Lemma 8)"
+            src = Source(PAPER, "Theorem 1") if form == "paper" else \
+                Source(DERIVED, "Theorem 1 with the ratio of the paper's Lemma 8")
         return _quadratic(e0, cq, steps, label + note, src + note, A)
     # least squares: linear bounds (M = 0; at eta = 1 without damping they say: one step)
     if mu + lam <= 0:
@@ -137,19 +143,19 @@ def bound(method: str, prob, *, k: int, eta: float | None = None, steps: int = 1
         if prob.d > EIG_MAX_D:
             return none(f"d = {prob.d} > {EIG_MAX_D}: spectrum not computed")
         rho, kB = _diag_rho(prob, eta, lam)
-        b = _linear(e0, 2 * rho, steps, label, "derived here (diagonal metric)", A)
+        b = _linear(e0, 2 * rho, steps, label, Source(DERIVED, "diagonal metric"), A)
         if b.values is not None:
             b.values[1:] *= math.sqrt(kB)
         return b
     rho = _damped_rho(eta, lam, mu, L)
     if method == "topk-iobs":
         return _linear(e0, cT * rho, steps, label,
-                       "derived here (damped Newton step + top-k); at eta = 1 it agrees with "
-                       "the paper's Lemma 3 (M = 0: one step)", A)
+                       Source(DERIVED, "damped Newton step + top-k; at eta = 1 it agrees "
+                                       "with the paper's Lemma 3 (M = 0: one step)"), A)
     kB = (L + lam) / (mu + lam)
     return _linear(e0, (1 + math.sqrt(kB)) * rho, steps, label + note,
-                   "derived here (H-metric projection); at eta = 1 it agrees with the "
-                   "paper's Theorem 1 (M = 0: one step)" + note, A)
+                   Source(DERIVED, "H-metric projection; at eta = 1 it agrees with the "
+                                   "paper's Theorem 1 (M = 0: one step)") + note, A)
 
 
 def _linear(e0, factor, steps, label, source, A):

@@ -2,8 +2,9 @@ r"""The pieces of the convergence bounds for :math:`e_t = \lVert\theta_t - \thet
 contraction factors, bound curves, the constants they need, and a check of the paper's
 assumptions A1-A4 for a given problem. :mod:`iobs.theory.bounds` assembles them per method.
 
-Every bound carries its ``source``: "from the paper" (P: Theorem 1, Lemma 3), "from the
-literature" (L) or "derived here" (R: our sketch in the function's docstring). A bound
+Every bound carries its ``source``, an :class:`iobs.provenance.Source` with an explicit tag:
+"from the paper" (P: Theorem 1, Lemma 3), "from the literature" (L) or "derived here" (R:
+our sketch in the function's docstring). A bound
 whose factor is >= 1, or whose assumption fails, is returned with ``values=None`` and
 ``vacuous=True`` and a reason -- never a fake curve. This module imports no solver.
 """
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from iobs._validate import check_int
+from iobs.provenance import DERIVED, MEASURED, Source
 
 __all__ = [
     "EIG_MAX_D",
+    "KIND_TAG",
     "Bound",
     "Constants",
     "assumptions",
@@ -33,6 +36,11 @@ __all__ = [
 ]
 
 EIG_MAX_D = 3000   # exact eigenvalues of the d x d Hessian up to this size
+# how each kind of constant is labelled: an exact value or an estimate is computed here; a
+# certified bound rests on our derivation (PAPER.md: the log-cosh and logistic constants)
+KIND_TAG = {"exact": Source(MEASURED, "computed exactly"),
+            "certified bound": Source(DERIVED, "a certified bound"),
+            "estimate": Source(MEASURED, "an estimate over random supports")}
 
 
 def topk_factor(d, k, k_star):
@@ -87,7 +95,14 @@ def quadratic_bound(e0, c, steps):
 
 @dataclass(frozen=True)
 class Constants:
-    """Curvature constants of a problem; ``exact`` says which are exact (not estimates)."""
+    """Curvature constants of a problem.
+
+    ``kind`` says what each value is: ``"exact"`` (the value itself), ``"certified bound"``
+    (a proven lower bound for mu, upper bound for L and M: the log-cosh and logistic
+    constants) or ``"estimate"`` (an extreme over random supports: no certificate).
+    ``exact`` is the same as booleans (True only for ``"exact"``); ``KIND_TAG`` gives the
+    provenance tag each kind is shown with.
+    """
 
     mu: float | None           # lambda_min of the Hessian (global), strong convexity
     L: float | None            # lambda_max (global), smoothness
@@ -95,8 +110,12 @@ class Constants:
     mu_s: float                # restricted extremes over random supports of size s
     L_s: float
     s: int
-    exact: dict = field(default_factory=dict)
+    kind: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
+
+    @property
+    def exact(self) -> dict:
+        return {key: k == "exact" for key, k in self.kind.items()}
 
     @property
     def kappa(self):
@@ -132,8 +151,9 @@ def _constants(prob, s: int, trials: int) -> Constants:
     mu_s, L_s = max(float(min(mus)), 0.0), float(max(Ls))
     xnorm2 = None if eig is None else L_g * n            # ||X||_2^2
     rowmax = float(np.sqrt(np.einsum("ij,ij->i", X, X).max()))   # no n x d temporary
-    exact = {"mu": eig is not None or n < d, "L": eig is not None, "M": True,
-             "mu_s": False, "L_s": False}
+    kind = {"mu": "exact" if eig is not None or n < d else "estimate",
+            "L": "exact" if eig is not None else "estimate", "M": "exact",
+            "mu_s": "estimate", "L_s": "estimate"}
     notes = {"mu_s": f"min over {trials} random supports of size {s}: an estimate",
              "L_s": f"max over {trials} random supports of size {s}: an estimate"}
     p = prob.params
@@ -145,7 +165,9 @@ def _constants(prob, s: int, trials: int) -> Constants:
         notes.update(L="upper bound (1+beta) lambda_max(X^T X/n)",
                      M="upper bound 0.77 beta ||X||^2 max_i ||x_i|| / n (R)",
                      mu="lower bound lambda_min(X^T X/n) (log cosh'' >= 0)")
-        exact["M"] = xnorm2 is not None
+        # sup |d^3/dr^3 log cosh r| = 4/(3 sqrt 3) < 0.77: certified bounds, not values
+        kind.update({key: "certified bound" for key in ("mu", "L", "M") if kind[key] == "exact"})
+        kind["M"] = "certified bound" if xnorm2 is not None else "estimate"
     elif prob.kind == "logistic":
         ridge = p["ridge"]
         mu_g, mu_s = ridge, ridge + 0.0
@@ -155,10 +177,12 @@ def _constants(prob, s: int, trials: int) -> Constants:
         notes.update(mu="the ridge (a certified but tiny lower bound)",
                      L="upper bound lambda_max(X^T X/n)/4 + ridge",
                      M="upper bound ||X||^2 max_i ||x_i|| / (6 sqrt 3 n) (R)")
+        kind.update(mu="certified bound", L="certified bound" if eig is not None else "estimate",
+                    M="certified bound" if xnorm2 is not None else "estimate")
     else:
         M = 0.0
         notes["M"] = "least squares: the Hessian is constant"
-    return Constants(mu=mu_g, L=L_g, M=M, mu_s=mu_s, L_s=L_s, s=s, exact=exact, notes=notes)
+    return Constants(mu=mu_g, L=L_g, M=M, mu_s=mu_s, L_s=L_s, s=s, kind=kind, notes=notes)
 
 
 def constants(prob, k: int | None = None, *, trials: int = 20) -> Constants:
@@ -203,7 +227,7 @@ class Bound:
     vacuous: bool
     reason: str
     label: str
-    source: str
+    source: Source            # with its explicit provenance tag
     assumptions: dict = field(default_factory=dict)
 
 
