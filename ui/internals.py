@@ -9,6 +9,7 @@ nothing (or to Streamlit's public behaviour) when its internal is gone.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 from typing import NamedTuple
@@ -16,7 +17,8 @@ from typing import NamedTuple
 import streamlit as st
 
 __all__ = ["CHECKED", "INTERNALS", "Internal", "attach_session", "check", "current_session",
-           "forget_initial_url_value", "leave_pages_directory_mode", "pages_directory_mode"]
+           "forget_initial_url_value", "leave_pages_directory_mode", "pages_directory_mode",
+           "tap_messages"]
 
 CHECKED = "1.67.0"   # the Streamlit version these internals were read from
 
@@ -32,6 +34,8 @@ _V1_MODE = ("an app with a pages/ folder runs a deep link (and every AppTest of 
             "st.navigation has run once; ensure_frame switches that mode off")
 _URL_SNAPSHOT = ("Streamlit seeds widgets from a snapshot of the URL taken at page load: a "
                  "link value shell drops (inf, nan, 400 digits) must leave that snapshot too")
+_HANDOUT = ("the offline handout records what a page draws (text, figures, tables) as the "
+            "messages the script sends, so the pages need no recording calls of their own")
 _THREADS = ("worker threads (ui.jobs) call st.cache_data functions, which need the session's "
             "script context")
 
@@ -49,6 +53,8 @@ INTERNALS = (
              _URL_SNAPSHOT),
     Internal("streamlit.runtime.scriptrunner", "get_script_run_ctx", _THREADS),
     Internal("streamlit.runtime.scriptrunner", "add_script_run_ctx", _THREADS),
+    Internal("streamlit.runtime.scriptrunner_utils.script_run_context",
+             "ScriptRunContext.enqueue", _HANDOUT),
 )
 
 
@@ -124,3 +130,29 @@ def attach_session(thread, ctx) -> None:
     add = _get("streamlit.runtime.scriptrunner", "add_script_run_ctx")
     if add is not None and ctx is not None:
         add(thread, ctx)
+
+
+@contextlib.contextmanager
+def tap_messages(sink):
+    """Within the block, call ``sink(msg)`` with every message the script sends to the
+    browser (``_HANDOUT``), before Streamlit may swap it for a cached reference; the
+    session's own context only, restored afterwards. Does nothing if the internal moved."""
+    ctx = current_session()
+    send = getattr(ctx, "enqueue", None)
+    if send is None or not hasattr(ctx, "__dict__"):
+        yield
+        return
+    before = ctx.__dict__.get("enqueue")   # an enclosing tap, if any
+
+    def tapped(msg):
+        sink(msg)
+        send(msg)
+
+    ctx.enqueue = tapped
+    try:
+        yield
+    finally:
+        if before is None:
+            del ctx.enqueue   # the instance attribute goes; the class method is back
+        else:
+            ctx.enqueue = before
