@@ -53,15 +53,20 @@ MAX_SESSIONS, MAX_SECONDS = 200, 600
 RUN_TIMEOUT_S = 120          # one script run, including waiting behind the other sessions
 START_TIMEOUT_S = 60
 SEED0 = 1000
-# url path -> slider keys a session moves (cheap pages: the prune and phase pages cache
-# minute-long computations, which a slider test would only queue behind)
+# url path -> slider keys a session moves. On Phase and Prune a class looks at what the page
+# computed: fewer trials per cell (which reuse the computed ones) and the sparsity slider
+# (which steps along the sweep the first visit prunes); LIMITS keeps those moves there.
 PAGES = {
     "": ("home_cond",),
     "iterates": ("it_k", "it_eta", "it_steps", "it_kstar", "it_noise", "it_cond"),
-    "convergence": ("cv_eta", "cv_eta_iht", "cv_steps", "cv_kstar", "cv_cond"),
+    "convergence": ("cv_e0", "cv_beta", "cv_lc_steps", "cv_lc_kstar", "cv_lc_d"),
     "projection": ("pj_z1", "pj_z2", "pj_rho", "pj_bigk", "pj_bigrho", "pj_cond"),
     "reproduce": ("rp_runs",),
+    "phase": ("ph_trials",),
+    "prune": ("pr_sparsity",),
+    "data": ("yd_k",),
 }
+LIMITS = {"ph_trials": (1, 6)}   # key -> (lowest, highest) value a session picks
 FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
 
 
@@ -170,16 +175,19 @@ async def script_run(ws, state) -> Run:
     return out
 
 
-def slider_state(slider, rng) -> tuple[WidgetState, str]:
-    """A random new value for a slider: (widget state, how the URL writes it)."""
+def slider_state(slider, rng, limits=None) -> tuple[WidgetState, str]:
+    """A random new value for a slider, within ``limits`` (lowest, highest) when given:
+    (widget state, how the URL writes it)."""
     ws = WidgetState(id=slider.id)
     if slider.options:                                  # select_slider: formatted options
         option = rng.choice(list(slider.options))
         ws.string_array_value.data[:] = [option]
         return ws, option
-    n = int(round((slider.max - slider.min) / slider.step))
-    value = min(max(round(slider.min + slider.step * rng.randint(0, n), 10), slider.min),
-                slider.max)                     # -0.95 + 38 * 0.05 overshoots 0.95
+    lo, hi = limits or (slider.min, slider.max)
+    lo, hi = max(lo, slider.min), min(hi, slider.max)
+    n = int(round((hi - lo) / slider.step))
+    value = min(max(round(lo + slider.step * rng.randint(0, n), 10), lo),
+                hi)                             # -0.95 + 38 * 0.05 overshoots 0.95
     if slider.data_type == slider.INT:
         value = int(round(value))
     ws.double_array_value.data[:] = [value]
@@ -225,7 +233,7 @@ async def session(i: int, url: str, page: str, deadline: float, think: float,
         while time.monotonic() + think < deadline and sliders:
             await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
             key = rng.choice(sorted(sliders))
-            states[key], mine[key] = slider_state(sliders[key], rng)
+            states[key], mine[key] = slider_state(sliders[key], rng, LIMITS.get(key))
             del state.widget_states.widgets[:]
             state.widget_states.widgets.extend(states.values())
             # a bound widget lives in the URL too: the browser updates it before the rerun

@@ -80,8 +80,9 @@ def _free(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def start_serve(workers: int = 2):
-    """``python -m iobs serve --workers N`` on free ports: yields url, port, process."""
+def start_serve(workers: int = 2, env: dict | None = None):
+    """``python -m iobs serve --workers N`` on free ports (``env`` added to the environment):
+    yields url, port, process."""
     if NGINX is None:
         if REQUIRED:
             pytest.fail("nginx is required in CI (.ci/run installs it)")
@@ -89,7 +90,7 @@ def start_serve(workers: int = 2):
     port = _free_block(workers)
     proc = subprocess.Popen([sys.executable, "-m", "iobs", "serve", "--workers", str(workers),
                              "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
     line = []
     reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
     reader.start()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -30,8 +31,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["add_parser", "find_nginx", "main", "nginx_config", "stop_processes",
-           "streamlit_command", "wait_healthy"]
+__all__ = ["SHARED_CACHE_ENV", "add_parser", "disk_cache", "find_nginx", "main",
+           "nginx_config", "stop_processes", "streamlit_command", "wait_healthy"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
@@ -45,7 +46,16 @@ examples:
   python -m iobs serve --workers 2 --upstream 10.0.0.7:8501 --upstream 10.0.0.7:8502
                                                        # add workers started on another host
   python -m iobs serve --workers 2 --print-config      # the nginx config, nothing started
+  python -m iobs serve --workers 2 --dask tcp://10.0.0.9:8786
+                                                       # the Phase page computes on a cluster
+
+Results are computed once for all workers: each worker keeps at most --cache-memory of
+them in memory (Streamlit's server.maxCacheDataSize) and all share Streamlit's disk cache
+(~/.streamlit/cache), keyed by the iobs sources so a changed library recomputes.
 """
+SHARED_CACHE_ENV = "IOBS_SHARED_CACHE"   # read by ui.caching: persist results to disk
+CACHE_MEMORY = "512mb"
+_SIZE = re.compile(r"^(\d+(\.\d+)?)(kb|mb|gb)$", re.IGNORECASE)
 
 
 def add_parser(sub) -> None:
@@ -59,6 +69,12 @@ def add_parser(sub) -> None:
     p.add_argument("--upstream", action="append", default=[], metavar="HOST:PORT",
                    help="a worker on another machine (repeatable)")
     p.add_argument("--nginx", default=None, help="nginx binary (default: the one on PATH)")
+    p.add_argument("--cache-memory", default=CACHE_MEMORY, metavar="SIZE",
+                   help=f"cached results each worker keeps in memory (default {CACHE_MEMORY})")
+    p.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="a Dask scheduler for the Phase page's work (default: local processes)")
+    p.add_argument("--clear-cache", action="store_true",
+                   help="empty the shared disk cache of results before starting")
     p.add_argument("--print-config", action="store_true",
                    help="print the nginx config and exit")
     p.set_defaults(func=main)
@@ -69,6 +85,9 @@ def _check(args) -> list[str]:
         raise ValueError(f"--workers must be in [1, {MAX_WORKERS}]; got {args.workers}")
     if not 1 <= args.port <= 65535 - args.workers:
         raise ValueError(f"--port must be in [1, {65535 - args.workers}]; got {args.port}")
+    if not _SIZE.match(str(args.cache_memory)):
+        raise ValueError(f"--cache-memory must be a size such as 512mb or 2gb; got "
+                         f"{args.cache_memory!r}")
     for u in args.upstream:
         host, _, port = u.rpartition(":")
         if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
@@ -90,6 +109,18 @@ def _unspecified(host: str) -> bool:
         return ipaddress.ip_address(host).is_unspecified
     except ValueError:
         return False
+
+
+def disk_cache(clear: bool = False) -> tuple[int, int]:
+    """(files, bytes) of results in Streamlit's disk cache (``~/.streamlit/cache``, shared by
+    the workers); ``clear`` deletes them first (what ``streamlit cache clear`` removes)."""
+    folder = Path.home() / ".streamlit" / "cache"
+    files = sorted(folder.glob("*.memo")) if folder.is_dir() else []
+    if clear:
+        for f in files:
+            f.unlink(missing_ok=True)
+        files = []
+    return len(files), sum(f.stat().st_size for f in files)
 
 
 def find_nginx(path: str | None = None) -> str | None:
@@ -157,6 +188,10 @@ def main(args) -> int:
         (prefix / "tmp" / d).mkdir(parents=True)
         (prefix / "tmp" / d).chmod(0o777)          # nginx's workers may run as nobody
     secret = secrets.token_hex(16)
+    env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secret, SHARED_CACHE_ENV: "1"}
+    if args.dask:
+        env["IOBS_DASK_SCHEDULER"] = args.dask     # iobs.research.executors.DASK_ENV
+    files, size = disk_cache(clear=args.clear_cache)
     procs = []
     log = print if sys.stderr is None else (lambda *a: print(*a, file=sys.stderr, flush=True))
     stopping = {"now": False}
@@ -170,9 +205,9 @@ def main(args) -> int:
             port = args.port + 1 + i
             out = open(prefix / f"worker-{port}.log", "w")
             procs.append(subprocess.Popen(
-                streamlit_command(port, "--server.enableXsrfProtection", "true"),
-                cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secret}))
+                streamlit_command(port, "--server.enableXsrfProtection", "true",
+                                  "--server.maxCacheDataSize", args.cache_memory),
+                cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT, env=env))
         for i, p in enumerate(procs):
             wait_healthy(f"http://127.0.0.1:{args.port + 1 + i}/_stcore/health", [p])
         conf = prefix / "nginx.conf"
@@ -185,6 +220,11 @@ def main(args) -> int:
         log(f"serving http://{shown}:{args.port} : {args.workers} local worker(s)"
             + (f" + {len(args.upstream)} remote" if args.upstream else "")
             + f" behind nginx; logs and config in {prefix}; Ctrl-C stops")
+        log(f"results: at most {args.cache_memory} in memory per worker (plus models and "
+            f"figures: about 300 MB per worker measured), shared on disk in "
+            f"{Path.home() / '.streamlit' / 'cache'} ({files} entries, {size / 1e6:.1f} MB "
+            "at start)" + (f"; Phase work on the Dask cluster at {args.dask}" if args.dask
+                           else ""))
         print(f"http://{shown}:{args.port}", flush=True)
         while not stopping["now"]:
             if any(p.poll() is not None for p in procs):

@@ -1,0 +1,83 @@
+"""Results shared by every session, and by every worker process of ``python -m iobs serve``.
+
+``@shared(max_entries=...)`` is Streamlit's own ``st.cache_data`` with:
+
+* a **memory bound**: at most ``max_entries`` results per function, and all of them together
+  within Streamlit's ``server.maxCacheDataSize`` (pickled bytes; set in
+  ``.streamlit/config.toml``, and by ``serve --cache-memory``), least recently used out first;
+* **one computation for all workers** when ``IOBS_SHARED_CACHE`` is set (``serve`` sets it):
+  results are also written to Streamlit's disk cache (``persist="disk"``, the folder
+  ``~/.streamlit/cache``), which every worker on the machine reads before computing;
+* **no stale result**: the function's cache key carries a hash of the installed ``iobs``
+  sources and model checkpoints (:data:`CODE`), so a changed solver or a retrained model is
+  recomputed instead of read back. (Streamlit keys a cached function by its own source only;
+  renaming it per code version is the one hook it offers for the code it calls.)
+
+A plain ``streamlit run app.py`` (and every test) keeps results in memory only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import streamlit as st
+
+import iobs
+from iobs.cli.serve import SHARED_CACHE_ENV
+
+__all__ = ["CODE", "memory", "resource", "shared"]
+
+
+def _code_hash() -> str:
+    root = Path(iobs.__file__).resolve().parent
+    h = hashlib.sha1()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in
+                       (".py", ".pt", ".json", ".toml", ".npz")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+CODE = _code_hash()  # ~5 ms once per process
+
+
+# (code object, decorator, options) -> the cached function made for it. Streamlit keys a
+# cached function by its source, read with inspect.getsource every time a page defines it,
+# i.e. on every rerun (2-3 ms a function, measured); the page's function objects are new
+# each rerun but their code objects are not (a server compiles a script once), so the
+# cached function made the first time is handed out again.
+_MADE: dict = {}
+
+
+def _once(decorator, func, **options):
+    key = (func.__code__, decorator, tuple(sorted(options.items())))
+    if key not in _MADE:
+        _MADE[key] = decorator(func, **options)
+    return _MADE[key]
+
+
+def shared(*, max_entries: int):
+    """Decorator: ``st.cache_data`` keeping at most ``max_entries`` results, shared through
+    the disk by the worker processes of ``serve``."""
+    persist = "disk" if os.environ.get(SHARED_CACHE_ENV) else None
+
+    def wrap(func):
+        func.__qualname__ = f"{func.__qualname__}__iobs_{CODE}"
+        return _once(st.cache_data, func, show_spinner=False, max_entries=max_entries,
+                     persist=persist)
+
+    return wrap
+
+
+def memory(*, max_entries: int | None = None):
+    """Decorator: ``st.cache_data`` in this process only (cheap or per-upload results)."""
+    return lambda func: _once(st.cache_data, func, show_spinner=False,
+                              max_entries=max_entries)
+
+
+def resource(*, max_entries: int | None = None):
+    """Decorator: ``st.cache_resource`` (models, pools, figures: shared, never copied)."""
+    return lambda func: _once(st.cache_resource, func, show_spinner=False,
+                              max_entries=max_entries)
