@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from iobs.backend import info
-from ui import common
+from ui import caching, common, handout, lecture
 
 HERE = Path(__file__).parent
 HOME_COND = 100.0          # condition number of the live comparison: IHT is visibly slow
@@ -39,7 +39,7 @@ PAGES = [
 ]
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@caching.shared(max_entries=32)
 def _home_runs(cond: float, seed: int) -> dict:
     """Error curves of k-IHT and I-OBS on one ill-conditioned least-squares problem."""
     import warnings
@@ -73,22 +73,22 @@ def home():
             "**1. Sparse recovery.** Find a vector with at most $k$ nonzeros that fits the "
             "data: $\\min_\\theta f(\\theta)$ s.t. $\\lVert\\theta\\rVert_0\\le k$, e.g. "
             "$f(\\theta)=\\tfrac{1}{2n}\\lVert X\\theta-y\\rVert^2$ with a $k^\\star$-sparse "
-            "truth $\\theta^\\star$. " + common.badge("paper") + "\n\n"
+            "truth $\\theta^\\star$. " + common.badge(common.PAPER) + "\n\n"
             "**2. IHT.** Take a gradient step, keep the $k$ largest entries: "
             "$\\theta_{t+1}=T_k(\\theta_t-\\eta\\nabla f(\\theta_t))$ — the Euclidean "
             "projection of a first-order step (P, Lemma 1). Ill-conditioning makes it slow. "
-            + common.badge("literature") + "\n\n"
+            + common.badge(common.LITERATURE) + "\n\n"
             "**3. OBS.** To prune one weight $q$ of a trained model, remove the one with the "
             "smallest saliency $z_q^2/(2[H^{-1}]_{qq})$ and let the others compensate by "
             "$-\\tfrac{z_q}{[H^{-1}]_{qq}}H^{-1}e_q$ (Hassibi & Stork 1993): a projection in "
-            "the Hessian metric. " + common.badge("literature") + "\n\n"
+            "the Hessian metric. " + common.badge(common.LITERATURE) + "\n\n"
             "**4. I-OBS.** Combine them: a Newton point "
             "$\\theta^+=\\theta_t-H_t^{-1}\\nabla f(\\theta_t)$, then the sparse point "
             "closest in the $H_t$-metric, "
             "$\\theta_{t+1}=\\arg\\min_{\\lVert\\theta\\rVert_0\\le k}"
             "\\tfrac12\\lVert\\theta-\\theta^+\\rVert_{H_t}^2$ (P, eq. 8, Algorithm 1). "
             "Locally $e_{t+1}\\le C\\,e_t^2$ (P, Theorem 1): quadratic, free of the "
-            "condition number for the top-k variant (P, Lemma 3). " + common.badge("paper"))
+            "condition number for the top-k variant (P, Lemma 3). " + common.badge(common.PAPER))
     with right:
         st.subheader("Live: k-IHT vs I-OBS")
         cond = common.select_slider("Condition number of H", [1.0, 10.0, 100.0, 1e3, 1e4],
@@ -96,12 +96,13 @@ def home():
                                     format_func=lambda c: f"{c:g}")
         runs = _home_runs(float(cond), common.seed())
         curves = {"k-IHT": {"y": runs["iht"]}, "I-OBS": {"y": runs["iobs"]}}
-        common.chart(error_curves(curves, y_title="relative error ‖θ_t − θ*‖ / ‖θ*‖",
-                                  height=330), key="home_chart")
+        common.chart(common.figure(error_curves, curves,
+                                   y_title="relative error ‖θ_t − θ*‖ / ‖θ*‖", height=330),
+                     key="home_chart")
         common.look(f"d = {HOME_D}, n = {HOME_N}, k* = {HOME_KSTAR}, k = {HOME_K}, noiseless. "
                     "I-OBS lands on θ* after one step (least squares: the quadratic model is "
                     "exact); k-IHT crawls, more slowly the larger the condition number. "
-                    + common.badge("measured here"))
+                    + common.badge(common.MEASURED))
     st.subheader("Pages")
     for path, title, icon, _, teaser in _available():
         st.page_link(path, label=f"**{title}** — {teaser}", icon=icon)
@@ -119,9 +120,13 @@ def main():
     pages += [st.Page(path, title=title, icon=icon, url_path=url)
               for path, title, icon, url, _ in _available()]
     nav = st.navigation(pages)
+    lecture.prepare(pages)          # before any widget: a scene sets their values
     common.shared_sidebar(nav)
-    nav.run()
+    lecture.bar()
+    with handout.recording() as drawn:
+        nav.run()
     common.link_to_view()
+    handout.offer(nav, drawn)
 
 
 main()

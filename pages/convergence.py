@@ -12,11 +12,15 @@ import streamlit as st
 import iobs
 from iobs.viz.figures import error_curves, ratio_plot
 from iobs.research.lessons import FLOP_BUDGET, convergence_study, estimate_flops
-from ui import common
+from ui import caching, common
 
-# Page defaults. Least squares: a damped Newton step (eta = 0.5) so the I-OBS family shows a
-# linear rate with a drawable bound; IHT at 1/L on cond 100, whose bound is vacuous.
+# Page defaults. The page opens on log-cosh started near θ*, where every assumption of the
+# paper holds and Lemma 3 and Theorem 1 are drawn over the measured curves (non-vacuous at
+# these defaults: tests/test_provenance.py). Least squares, one click away: a damped Newton
+# step (eta = 0.5) so the I-OBS family shows a linear rate with a drawable (derived) bound;
+# IHT at 1/L on cond 100, whose bound is vacuous.
 PRESETS = ("least squares", "log-cosh near θ*")
+PRESET = PRESETS[1]
 LS_KINDS = ("scaled", "correlated")
 CONDS = (1.0, 3.0, 10.0, 30.0, 100.0, 1e3, 1e4)
 DIMS = (32, 64, 128, 256, 512)
@@ -36,7 +40,7 @@ def _label(m):
     return iobs.METHODS[m].label
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@caching.shared(max_entries=64)
 def compute(preset, kind, cond, rho, d, n, k_star, k, eta_iht, eta, noise, damping, steps,
             beta, e0, methods, form, seed):
     """Problem + runs + bounds + constants as plain data (or ``{"error": ...}``)."""
@@ -63,7 +67,7 @@ def _set_eta_ls(L, L_s):
 def sidebar():
     with common.controls():
         st.header("Convergence vs theory")
-        preset = common.select("Preset", PRESETS, PRESETS[0], key="cv_preset", horizontal=True)
+        preset = common.select("Preset", PRESETS, PRESET, key="cv_preset", horizontal=True)
         cfg = dict(preset=preset, kind=LS["kind"], cond=LS["cond"], rho=LS["rho"],
                    noise=0.0, damping=0.0, eta_iht=LS["eta_iht"], beta=LC["beta"],
                    e0=LC["e0"], form="paper")
@@ -85,11 +89,14 @@ def sidebar():
             tight = common.toggle("Theorem 1 with Lemma 8's ratio (tighter, derived here)",
                                   False, key="cv_tight")
             cfg["form"] = "tight" if tight else "paper"
-        d = common.select_slider("Dimension d", DIMS, base["d"], key="cv_d")
-        ratio = common.select_slider("Samples n / d", RATIOS, base["ratio"], key="cv_ratio",
+        # each preset keeps its own problem size (its own keys): one click on the preset
+        # shows that preset's view, not the other's sizes
+        pk = "cv_" if preset == PRESETS[0] else "cv_lc_"
+        d = common.select_slider("Dimension d", DIMS, base["d"], key=f"{pk}d")
+        ratio = common.select_slider("Samples n / d", RATIOS, base["ratio"], key=f"{pk}ratio",
                                      format_func=lambda r: f"{r:g}")
-        k_star = common.slider("True nonzeros k*", 1, 64, base["k_star"], key="cv_kstar")
-        k_ratio = common.select_slider("k / k*", K_RATIOS, base["k_ratio"], key="cv_kratio",
+        k_star = common.slider("True nonzeros k*", 1, 64, base["k_star"], key=f"{pk}kstar")
+        k_ratio = common.select_slider("k / k*", K_RATIOS, base["k_ratio"], key=f"{pk}kratio",
                                        format_func=lambda r: f"{r:g}")
         if preset == PRESETS[0]:
             cfg["eta_iht"] = common.slider("k-IHT step η (× 1/L)", 0.05, 3.0, LS["eta_iht"],
@@ -102,7 +109,7 @@ def sidebar():
                                                   format_func=lambda x: f"{x:g}")
         else:
             eta = 1.0
-        steps = common.slider("Steps", 1, 300, base["steps"], key="cv_steps")
+        steps = common.slider("Steps", 1, 300, base["steps"], key=f"{pk}steps")
         methods = common.multiselect("Methods", [m for m in iobs.METHODS if m != "iobs-exact"],
                                      METHODS, key="cv_methods", format_func=_label)
     n = max(1, int(round(ratio * d)))
@@ -118,6 +125,8 @@ def _bounds(res):
         if b["values"] is not None:
             drawn.append({"label": _label(m), "y": b["values"], "source": b["source"],
                           "method": _label(m)})
+            notes.append(f"**{_label(m)}: bound drawn** (dashed). "
+                         + common.badge(b["source"]) + f" _{b['source']}_")
         else:
             notes.append(f"**{_label(m)}: no bound drawn** — {b['reason']}. "
                          + common.badge(b["source"]) + f" _{b['source']}_")
@@ -125,21 +134,22 @@ def _bounds(res):
 
 
 def assumptions_panel(res, cfg):
-    c, exact, notes = res["constants"], res["exact"], res["notes"]
+    c, kind, notes = res["constants"], res["kind"], res["notes"]
     left, right = st.columns(2)
     with left:
-        st.markdown("**Constants** " + common.badge("measured here"))
-        rows = [(name, common.fmt(c[key]), "exact" if exact.get(key, False) else "estimate",
+        st.markdown("**Constants** " + common.badge(common.MEASURED) + " — a certified bound "
+                    "rests on our derivation " + common.badge(common.DERIVED))
+        rows = [(name, common.fmt(c[key]), kind.get(key, "estimate"),
                  notes.get(key, "")) for name, key in (
             ("μ (λ_min H)", "mu"), ("L (λ_max H)", "L"), ("M (Hessian Lipschitz)", "M"),
             (f"μ_s, s = {c['s']}", "mu_s"), (f"L_s, s = {c['s']}", "L_s"))]
         rows += [("κ_s = L_s/μ_s", common.fmt(c["kappa_s"]), "estimate", "from the two above"),
-                 ("top-k factor c_T", common.fmt(res["topk_factor"]), "exact",
+                 ("top-k factor c_T", common.fmt(res["topk_factor"]), "exact formula",
                   "1 + √((d−k)/(d−k*)), derived here from Peste et al. 2021")]
         st.dataframe(pd.DataFrame(rows, columns=["constant", "value", "kind", "note"]),
                      hide_index=True, width="stretch")
     with right:
-        st.markdown("**The paper's assumptions for this problem** " + common.badge("paper"))
+        st.markdown("**The paper's assumptions for this problem** " + common.badge(common.PAPER))
         mark = {True: "✓", False: "✗", None: "?"}
         st.dataframe(pd.DataFrame([(a, mark[h], why) for a, (h, why)
                                    in res["assumptions"].items()],
@@ -154,7 +164,7 @@ def assumptions_panel(res, cfg):
                      common.fmt(b["factor"]),
                      f"max e_(t+1)/e_t² = {common.fmt(r['fitted_c'])}" if quad
                      else f"ρ = {common.fmt(r['fitted'])}",
-                     "not drawn: " + b["reason"] if b["vacuous"] else "drawn", b["source"]))
+                     "not drawn: " + b["reason"] if b["vacuous"] else "drawn", str(b["source"])))
     st.dataframe(pd.DataFrame(rows, columns=["method", "bound", "predicted factor",
                                              "measured here", "curve", "source"]),
                  hide_index=True, width="stretch")
@@ -221,7 +231,7 @@ def curves_section(cfg, res):
     tabs = st.tabs(["error vs iteration", "error vs seconds"] +
                    (["local quadratic view"] if cfg["preset"] == PRESETS[1] else []))
     with tabs[0]:
-        common.chart(error_curves(curves, drawn), key="cv_iter")
+        common.chart(common.figure(error_curves, curves, drawn), key="cv_iter")
         for note in notes:
             st.markdown(f"- {note}")
         if cfg["preset"] == PRESETS[0]:
@@ -233,22 +243,24 @@ def curves_section(cfg, res):
             common.look("Started near θ*, Topk-I-OBS and I-OBS square the error each step "
                         "(the curve bends down ever faster), inside Lemma 3's and Theorem 1's "
                         "dashed bounds; k-IHT stays linear. Raise e₀ past 1/c and the bound "
-                        "becomes vacuous: the theorems are local.")
+                        "becomes vacuous: the theorems are local. Switch the preset to least "
+                        "squares for the quadratic loss, where most bounds are vacuous.")
     with tabs[1]:
         secs = {k: {"y": r["error"], "x": r["seconds"]} for k, r in
                 zip(curves, res["runs"].values())}
-        common.chart(error_curves(secs, x_title="seconds (wall time, this machine)"),
+        common.chart(common.figure(error_curves, secs,
+                                   x_title="seconds (wall time, this machine)"),
                      key="cv_secs")
         common.look("A second-order step costs more than a gradient step; what counts is "
-                    "error per second. " + common.badge("measured here"))
+                    "error per second. " + common.badge(common.MEASURED))
     if cfg["preset"] == PRESETS[1]:
         with tabs[2]:
             consts = [{"label": _label(m), "c": r["bound"]["factor"],
                        "source": r["bound"]["source"], "method": _label(m)}
                       for m, r in res["runs"].items() if r["bound"]["kind"] == "quadratic"
                       and r["bound"]["factor"] and np.isfinite(r["bound"]["factor"])]
-            common.chart(ratio_plot({_label(m): r["error"] for m, r in res["runs"].items()},
-                                    consts), key="cv_ratio_plot")
+            errors = {_label(m): r["error"] for m, r in res["runs"].items()}
+            common.chart(common.figure(ratio_plot, errors, consts), key="cv_ratio_plot")
             common.look("e_{t+1}/e_t² stays bounded (below the dashed constant) for a "
                         "quadratically convergent method; for k-IHT it blows up.")
 

@@ -14,7 +14,7 @@ import streamlit as st
 import iobs
 from iobs.research.own_data import bundled, compare_fits, read_uploads
 from iobs.viz.own_data import loss_curves, support_map
-from ui import common
+from ui import caching, common
 
 # Page defaults: breast cancer with k = 10 features, where the methods differ in how fast
 # they settle and OMP / working-set I-OBS reach the lowest loss in a few dozen steps.
@@ -28,12 +28,12 @@ UPLOAD_MB = 20            # per file; larger uploads are refused before parsing
 MAX_CELLS = 2_000_000     # n x d the page fits live (larger: `python -m iobs fit`)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@caching.memory(max_entries=16)
 def bundled_data(name):
     return bundled(name)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@caching.memory(max_entries=8)
 def parsed_upload(x_id, y_id, loss, _fx, _fy):
     """The uploads parsed once per upload (keyed by Streamlit's file ids, so a rerun neither
     re-parses nor re-hashes the bytes: a 10 MB CSV takes about 1 s to parse); a refusal
@@ -131,14 +131,15 @@ def main():
     cfg = res["config"]
     st.caption(f"{where}: n = {X.shape[0]} rows ({cfg['n_train']} to fit, {cfg['n_test']} "
                f"held out, seed {cfg['seed']}), d = {X.shape[1]} features, {loss} loss; X "
-               "standardised with the training rows only. " + common.badge("measured here"))
+               "standardised with the training rows only. " + common.badge(common.MEASURED))
     st.info("No truth here: no distance to θ* and no bound can be drawn; compare losses and "
             "held-out error instead.", icon=":material/info:")
     st.dataframe(table(res, loss), width="stretch", hide_index=True)
-    common.chart(loss_curves(res["methods"]), key="yd_loss_chart")
+    common.chart(common.figure(loss_curves, res["methods"]), key="yd_loss_chart")
     common.look("Each method stops by itself (support unchanged and the step below tol, or a "
                 "loss plateau): the right panel is what you wait for, set-up included.")
-    common.chart(support_map({m: r["support"] for m, r in res["methods"].items()}, features),
+    common.chart(common.figure(support_map, {m: r["support"] for m, r in res["methods"].items()},
+                               features),
                  key="yd_support")
     common.look("Where the methods agree on a feature, it is kept in every row; hover for "
                 "the feature's name.")

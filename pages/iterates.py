@@ -17,7 +17,8 @@ import iobs
 from iobs.viz.figures import stem_animation, support_raster
 from iobs.research.lessons import FLOP_BUDGET, estimate_flops, trace_metrics
 from iobs.models import make_model
-from ui import common
+from ui import caching, common
+from ui.prepared import prepared
 
 # Page defaults: an ill-conditioned least-squares problem where IHT visibly struggles and
 # the Newton-based methods land on the truth after one step.
@@ -45,7 +46,7 @@ def _problem(kind, d, n, k_star, noise, cond, rho, seed):
                              scale=DIGIT_SCALE, canvas=DIGIT_CANVAS)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@caching.memory(max_entries=32)
 def problem_info(kind, d, n, k_star, noise, cond, rho, seed):
     """The truth and sizes of the problem (or ``{"error": ...}``)."""
     try:
@@ -56,7 +57,7 @@ def problem_info(kind, d, n, k_star, noise, cond, rho, seed):
             "quadratic": prob.quadratic}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@caching.memory(max_entries=32)
 def lipschitz(kind, d, n, k_star, noise, cond, rho, seed) -> float:
     """L = lambda_max(H) of the page's problem: the unit of the first-order step."""
     with common.one_thread():
@@ -64,7 +65,7 @@ def lipschitz(kind, d, n, k_star, noise, cond, rho, seed) -> float:
                                 0.0).lipschitz())
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@caching.shared(max_entries=128)
 def run_one(method, kind, d, n, k_star, k, eta, damping, steps, noise, cond, rho, seed):
     """One method on the page's problem, as plain NumPy data (cached per method)."""
     prob = _problem(kind, d, n, k_star, noise, cond, rho, seed)
@@ -124,17 +125,17 @@ def compute(cfg, seed):
     return {**info, "runs": runs, "warnings": warns}
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@caching.resource(max_entries=16)
 def figures(view: str, _runs, _theta_star, start: int):
     """The view's stem animation and support raster, built once per ``view`` (the settings,
     the seed and the opening frame) and shared by every session showing it: building 40
-    frames through Plotly's validation costs about 0.2 s per rerun, measured. Streamlit
-    copies a figure before sending it (``Figure.to_dict``), so sharing one is safe."""
+    frames through Plotly's validation costs about 0.2 s per rerun, measured, and encoding
+    them for the browser another 0.1 s (:func:`ui.prepared.prepared` does that once)."""
     stems = stem_animation({_label(m): r["x"] for m, r in _runs.items()}, _theta_star,
                            start=start)
     raster = support_raster({_label(m): r["support"] for m, r in _runs.items()},
                             _theta_star != 0)
-    return stems, raster
+    return prepared(stems), prepared(raster)
 
 
 def sidebar():
@@ -176,7 +177,7 @@ def main():
     st.title("Iterates")
     st.markdown("Each panel is one method on the **same** problem: stems are θ_t, open "
                 "circles the truth θ*. Press ▶ Play or drag the iteration slider. "
-                + common.badge("measured here"))
+                + common.badge(common.MEASURED))
     if not cfg["methods"]:
         common.error("No method selected", "pick at least one method in the sidebar")
         return
@@ -225,7 +226,7 @@ def main():
                           for m, r in runs.items()}).T
     st.dataframe(table, width="stretch")
     common.look(f"Tolerance {TOL:g} on ‖θ_t − θ*‖/‖θ*‖; '—' means never reached within the "
-                "steps. Seconds are this machine's wall time " + common.badge("measured"))
+                "steps. Seconds are this machine's wall time " + common.badge(common.MEASURED))
     numbers = {f"{m} error": r["error"] for m, r in runs.items()}
     numbers |= {f"{m} loss": r["loss"] for m, r in runs.items()}
     numbers |= {f"{m} seconds": r["seconds"] for m, r in runs.items()}

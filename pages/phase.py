@@ -17,10 +17,11 @@ import streamlit as st
 import iobs
 from iobs import stopping
 from iobs.research.engine import advance
-from iobs.research.phase import (DEFAULT_DAMPING, ORACLE, PhaseMap, default_executor, phase_rows,
+from iobs.research.executors import DASK_ENV, executor_from_environment
+from iobs.research.phase import (DEFAULT_DAMPING, ORACLE, PhaseMap, phase_rows,
                                  rule_of_thumb_delta, solve_trial)
 from iobs.viz.research import RULE_LABEL, phase_curves, phase_maps
-from ui import common
+from ui import caching, common, turns
 
 # Page defaults: d = 100, 16 x 10 cells, 6 trials, 300 iterations, five methods. On 2 idle
 # cores (measured, benchmarks/app_latency.py): about 1.7 s from scratch (a seed or budget
@@ -40,13 +41,18 @@ def _label(m):
     return "oracle (true support)" if m == ORACLE else iobs.METHODS[m].label
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=lambda pool: pool.close())
+def _cluster(address):
+    return executor_from_environment(WORKERS, address=address)
+
+
 def _pool():
-    """The page's process pool (two workers), shared by every session."""
-    return default_executor(WORKERS)
+    """The :class:`Workers` shared by every session: the page's process pool (two
+    workers), or the Dask cluster the server was started with (``$IOBS_DASK_SCHEDULER``)."""
+    return _cluster(os.environ.get(DASK_ENV, ""))
 
 
-@st.cache_data(show_spinner=False, max_entries=1024)
+@caching.shared(max_entries=1024)
 def _row(methods, d, deltas, rho, first, trials, seed, steps, _new=None):
     """Trials ``first, ..., trials - 1`` of one row (one ρ, every δ): bool of shape
     (methods, δ, trials - first), shared by every session. Trials are seeded one by one, so
@@ -105,8 +111,9 @@ def _computed(cfg, seed, rhos, first, progress):
     cache. ``progress`` (a Streamlit call) runs after every work unit, so a Stop click (a
     rerun) interrupts between units; the generator's close cancels the units not started."""
     T = cfg["trials"]
+    executor = _pool().executor
     with contextlib.closing(phase_rows(list(cfg["methods"]), cfg["d"], list(cfg["deltas"]),
-                                       rhos, T - first, seed, first=first, executor=_pool(),
+                                       rhos, T - first, seed, first=first, executor=executor,
                                        progress=progress, steps=cfg["steps"])) as rows:
         for i, new in rows:
             yield rhos[i], _row(cfg["methods"], cfg["d"], cfg["deltas"], rhos[i], first, T,
@@ -116,13 +123,19 @@ def _computed(cfg, seed, rhos, first, progress):
 def _fill(cfg, seed, todo, have, keep, fresh):
     """Compute the rows ``todo`` (trials ``have[ρ]`` up to the slider's) on the pool, a
     progress bar and a Stop button showing; ``keep(ρ, new)`` stores each row as it comes."""
+    pool = common.attempt(_pool, fix=f"start the Dask scheduler that {DASK_ENV} names, or "
+                          "unset it and restart the server to use this machine's processes")
+    if pool is None:
+        st.session_state["ph_stopped"] = True
+        return None
     slot = st.empty()
     slot.button("Stop", key="ph_stop", icon=":material/stop_circle:", on_click=_stop,
                 help="Stop now; the rows done so far stay.")
     T, done = cfg["trials"], 0
     what = (f"{len(todo)} rows of {len(cfg['deltas'])} cells" if fresh else
             f"trials up to {T} in {len(todo)} rows")
-    with common.progress(f"Computing {what} on {WORKERS} processes ...") as tick:
+    with turns.turn("this map"), \
+            common.progress(f"Computing {what} on {pool.where} ...") as tick:
         for first in sorted({have[r] for r in todo}):     # one group, but after a Stop
             rhos = [r for r in todo if have[r] == first]
             part = (done / len(todo), len(rhos) / len(todo))    # of the bar
@@ -131,13 +144,14 @@ def _fill(cfg, seed, todo, have, keep, fresh):
                                           lambda f, p=part: tick(p[0] + f * p[1])):
                     keep(rho, new)
             except BrokenProcessPool:
-                _pool.clear()
+                _cluster.clear()
                 common.error("A worker process died (out of memory?)",
                              "press Resume to continue with fresh workers, or lower d")
                 st.session_state["ph_stopped"] = True
                 break
             done += len(rhos)
     slot.empty()
+    return pool.where
 
 
 def compute(cfg, seed):
@@ -150,7 +164,7 @@ def compute(cfg, seed):
     have = {r: memo[(key, r)].shape[-1] if (key, r) in memo else 0 for r in cfg["rhos"]}
     missing = [r for r in cfg["rhos"] if have[r] < T]
     stopped = st.session_state.get("ph_stopped", False)
-    seconds, fresh = None, all(have[r] == 0 for r in missing)
+    seconds, fresh, where = None, all(have[r] == 0 for r in missing), None
 
     def keep(rho, new):
         old = memo.get((key, rho))
@@ -162,15 +176,14 @@ def compute(cfg, seed):
         for rho, new in got.items():
             keep(rho, new)
         todo = [r for r in missing if r not in got]
-        if todo:
-            _fill(cfg, seed, todo, have, keep, fresh)
+        where = _fill(cfg, seed, todo, have, keep, fresh) if todo else "the shared cache"
         seconds = time.perf_counter() - t0
     rows = [memo.get((key, r)) for r in cfg["rhos"]]
     rows = [np.full((len(cfg["methods"]), len(cfg["deltas"])), np.nan)
             if a is None or a.shape[-1] < T else a[:, :, :T].mean(-1) for a in rows]
     maps = {m: np.array([a[i] for a in rows]) for i, m in enumerate(cfg["methods"])}
     config = {"d": cfg["d"], "trials": T, "seed": seed, "steps": cfg["steps"],
-              "damping": DEFAULT_DAMPING, "seconds": seconds, "fresh": fresh,
+              "damping": DEFAULT_DAMPING, "seconds": seconds, "fresh": fresh, "where": where,
               "rows": len(missing)}
     return PhaseMap(maps, deltas=cfg["deltas"], rhos=cfg["rhos"], config=config)
 
@@ -200,26 +213,28 @@ def show(pm: PhaseMap, source: str, *, resumable: bool = False):
               "The orange line is each method's 50% boundary: below it recovery is likely.",
               "All boundaries on one plot: the Newton-based methods reach further up."]
     common.presenter(points, key="ph_present")
-    common.chart(phase_maps({labels[m]: a for m, a in pm.items()}, pm.deltas, pm.rhos,
-                            {labels[m]: c for m, c in curves.items()}), key="ph_maps")
+    common.chart(common.figure(phase_maps, {labels[m]: a for m, a in pm.items()},
+                               pm.deltas, pm.rhos, {labels[m]: c for m, c in curves.items()}),
+                 key="ph_maps")
     cfg = pm.config
     common.look(f"{source}: d = {cfg['d']}, {done.size} cells × {cfg['trials']} trials. "
                 "A cell is n = round(δd) samples and k* = round(ρn) nonzeros; every method "
                 "runs with k = k* from θ₀ = 0 and succeeds when ‖θ − θ*‖/‖θ*‖ < 1e-4 with "
                 "the exact support" + (f", within {cfg['steps']} iterations" if "steps" in cfg
-                                       else "") + ". " + common.badge("measured here"))
+                                       else "") + ". " + common.badge(common.MEASURED))
     st.subheader("The 50% boundaries together")
     rule_rho = np.linspace(0.02, 0.5, 200)
-    common.chart(phase_curves({labels[m]: c for m, c in curves.items()}, pm.deltas,
-                              rule_rho, rule_of_thumb_delta(rule_rho)), key="ph_curves")
+    common.chart(common.figure(phase_curves, {labels[m]: c for m, c in curves.items()},
+                               pm.deltas, rule_rho, rule_of_thumb_delta(rule_rho)),
+                 key="ph_curves")
     common.look("Below a curve the method succeeds in more than half the trials. The "
-                f"dashed line is the {RULE_LABEL} " + common.badge("from the literature") +
+                f"dashed line is the {RULE_LABEL} " + common.badge(common.LITERATURE) +
                 ", a rough guide from ℓ1 / Gaussian-width theory for k ≪ d (it ends at "
                 "δ = 2/e, where k = d/e), not a bound for these methods. A missing point "
                 "means the column never crosses 50% on this grid "
                 "(e.g. the Newton methods at δ = 1: with n ≥ d the Newton point is θ* "
                 "itself).")
-    st.download_button("Download the map (CSV, loadable here)", pm.to_csv(),
+    st.download_button("Download the map (CSV, loadable here)", pm.to_csv,  # when clicked
                        file_name="phase_map.csv", mime="text/csv", key="ph_csv",
                        icon=":material/download:", on_click="ignore")
 
@@ -232,7 +247,7 @@ def main():
         "grid of **undersampling δ = n/d** (x) and **sparsity ρ = k\\*/n** (y) we draw "
         "noiseless Gaussian problems and count successes. With n < d the Hessian XᵀX/n is "
         f"singular, so Topk-I-OBS and I-OBS add a small damping λ = {DEFAULT_DAMPING:g}·"
-        "mean diag H there (exact Newton steps for n ≥ d). " + common.badge("measured here"))
+        "mean diag H there (exact Newton steps for n ≥ d). " + common.badge(common.MEASURED))
     if upload is not None:
         pm = _load(upload)
         if pm is not None:
@@ -250,11 +265,14 @@ def main():
         return
     pm = compute(cfg, common.seed())
     secs = pm.config["seconds"]
-    if secs is not None:
+    where = pm.config["where"]
+    if secs is not None and where is not None:
         what = (f"{len(cfg['rhos'])} × {len(cfg['deltas'])} cells" if pm.config["fresh"]
                 else f"the new trials of {pm.config['rows']} rows")
-        st.caption(f"Computed {what} in {secs:.1f} s on {WORKERS} processes (cached now; "
-                   "fewer trials reuse them). " + common.badge("measured here"))
+        done = ("Read " + what + " from the results cache" if where == "the shared cache"
+                else f"Computed {what} on {where}")
+        st.caption(f"{done} in {secs:.1f} s (cached now; fewer trials reuse them). "
+                   + common.badge(common.MEASURED))
     show(pm, "Computed here", resumable=True)
     with st.expander("Larger grids: the command line", icon=":material/terminal:"):
         st.code("python -m iobs phase --d 200 --deltas 0.05:1:20 --rhos 0.05:1:20 "

@@ -1,7 +1,7 @@
-"""Prune a transformer: magnitude -> OBD -> OBS (SparseGPT) -> I-OBS(T), live on a tiny model.
+"""Prune a transformer: magnitude -> OBD/Wanda -> OBS (SparseGPT) -> ADMM -> I-OBS(T), live.
 
-(over 300 lines: two models, five methods and four views on one page; the work itself is in
-iobs.prune, the threads and the shared store in ui.jobs.)
+(over 300 lines: two models, seven methods and five views on one page; the work itself is
+in iobs.prune, the threads and the shared store in ui.jobs.)
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 import os
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from iobs import prune as P
 from iobs.prune import iterative, layerwise, study
 from iobs.viz import prune as figures
-from ui import common, jobs
+from ui import caching, common, jobs, turns
 
 # Page defaults: the ViT at 50% — OBS keeps nearly all of the dense accuracy while
 # magnitude pruning loses points, and the I-OBS rounds show the calibration/held-out split.
@@ -25,6 +26,7 @@ MODELS = {"vit": "ViT on 8×8 digits (69k parameters)", "gpt": "char-GPT on Pyth
 MODEL, METHOD, SPARSITY, PATTERN = "vit", "obs", 50, "unstructured"
 CALIBRATIONS, CALIBRATION = ("auto", 32, 64, 128, 256, 512, 1024), "auto"  # ViT 256, GPT 128
 DAMPINGS, DAMPING = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0), 1e-2
+FRESH = False   # I-OBS reuses one calibration batch unless the toggle asks for fresh ones
 ROUNDS, LRS, LR = 5, ("auto", 1e-4, 3e-4, 1e-3, 3e-3, 1e-2), "auto"  # auto: ViT 1e-3, GPT 1e-4
 # The sparsity slider steps along the ViT sweep: the first visit prunes every position with
 # every method (about 8 s of CPU here, shared by all sessions afterwards), so moving the
@@ -34,7 +36,9 @@ SPARSITY_MIN, SPARSITY_MAX, SPARSITY_STEP = 10, 90, 10
 SWEEP = {"vit": tuple(s / 100 for s in range(SPARSITY_MIN, SPARSITY_MAX + 1, SPARSITY_STEP)),
          "gpt": (0.3, 0.5, 0.7)}
 WORKERS = min(2, os.cpu_count() or 1)
-IOBS_ONLY = {"rounds": ROUNDS, "lr": None}  # knobs only I-OBS reads (others get the defaults)
+IOBS_ONLY = {"rounds": ROUNDS, "lr": None, "fresh_calibration": False}  # knobs only I-OBS
+# reads (the other methods get these defaults)
+GATHERED = 16      # settings whose assembled sweep is kept
 TRAJECTORIES = 64   # I-OBS runs kept round by round (ViT: about 1.5 MB each at T = 5)
 LABELS = figures.LABELS
 
@@ -76,17 +80,20 @@ def trajectories():
                          len(old["rounds"]))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def run_one(name, method, sparsity, pattern, calibration, damping, rounds, lr, seed):
+@caching.shared(max_entries=256)
+def run_one(name, method, sparsity, pattern, calibration, damping, rounds, lr, seed,
+            fresh_calibration=False):
     """One prune as plain numbers and NumPy masks and parameters (or {"error": ...}); I-OBS
     through the shared round-by-round runs."""
     model, knobs = get_model(name), dict(calibration=calibration, damping=damping, lr=lr,
                                          seed=seed)
+    if method == "iobs":
+        knobs["fresh_calibration"] = fresh_calibration
     try:
         if method != "iobs":
             return study.run_method(model, method, sparsity, pattern=pattern, rounds=rounds,
                                     keep_state=True, **knobs)
-        key = (name, sparsity, pattern, calibration, damping, lr, seed)
+        key = (name, sparsity, pattern, calibration, damping, lr, seed, fresh_calibration)
         run = trajectories().get(key)
         if run is None or len(run["rounds"]) < rounds:
             run = study.iobs_trajectory(model, sparsity, rounds=rounds, pattern=pattern,
@@ -97,22 +104,42 @@ def run_one(name, method, sparsity, pattern, calibration, damping, rounds, lr, s
         return {"error": str(exc)}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def detail(name, method, sparsity, pattern, calibration, damping, rounds, lr, seed):
+@caching.shared(max_entries=32)
+def detail(name, method, sparsity, pattern, calibration, damping, rounds, lr, seed,
+           fresh_calibration=False):
     """Predictions and latency/memory of one pruned model (NumPy, strings, floats), rebuilt
     from the cached prune (no second prune)."""
     model = get_model(name)
     knobs = knobs_for(method, dict(calibration=calibration, damping=damping, rounds=rounds,
-                                   lr=lr, seed=seed))
+                                   lr=lr, seed=seed, fresh_calibration=fresh_calibration))
     pruned = study.rebuild(model, run_one(name, method, sparsity, pattern, **knobs)["state"])
     return {"predictions": study.predictions(model, pruned),
             "speed": study.speed(model, pruned)}
+
+
+@st.cache_resource(show_spinner=False)
+def gathered():
+    """What :func:`gather` assembled, per setting, shared by all sessions and never
+    modified: a cached rerun reads it here instead of looking up (and unpickling) every
+    prune of the sweep again (about 0.1 s a rerun, measured)."""
+    return jobs.LRUStore(GATHERED)
 
 
 def gather(cfg, knobs):
     """Every method on the sweep grid and at the chosen setting, one cached prune per job,
     two jobs at a time (torch and NumPy release the GIL: 1.5x on two cores, measured here);
     the progress bar moves as jobs finish."""
+    key = (cfg["name"], cfg["sparsity"], cfg["pattern"], tuple(sorted(knobs.items())))
+    done = gathered().get(key)
+    if done is None:
+        with turns.turn("pruning this model"):
+            done = _gather(cfg, knobs)
+        if not done[2]:                     # errors are shown, not kept
+            gathered().put(key, done)
+    return done
+
+
+def _gather(cfg, knobs):
     methods = [m for m in P.METHODS if cfg["pattern"] == "unstructured" or
                m != "magnitude-global"]
     todo = [(s, "unstructured", m) for s in SWEEP[cfg["name"]] for m in P.METHODS]
@@ -128,9 +155,12 @@ def gather(cfg, knobs):
     grid = {s: {"methods": {m: results[s, "unstructured", m] for m in P.METHODS}}
             for s in SWEEP[cfg["name"]]}
     chosen = {m: results[cfg["sparsity"], cfg["pattern"], m] for m in methods}
+    iobs_config = chosen["iobs"].get("config", {})
     current = {"metric": dense["metric"], "dense": dense, "methods": chosen,
                "rounds": chosen["iobs"].get("rounds"),
-               "best_round": chosen["iobs"].get("best_round")}
+               "best_round": chosen["iobs"].get("best_round"),
+               "calibration": iobs_config.get("calibration"),
+               "fresh": iobs_config.get("fresh_calibration", False)}
     errors = [r["error"] for r in results.values() if "error" in r]
     return grid, current, errors
 
@@ -158,10 +188,14 @@ def sidebar():
         lr = common.select_slider("I-OBS dense-update learning rate", LRS, LR, key="pr_lr",
                                   format_func=lambda x: x if x == "auto" else f"{x:g}",
                                   help="auto = the model's default (ViT 1e-3, GPT 1e-4)")
+        fresh = common.toggle("I-OBS: fresh calibration batch each round", FRESH,
+                              key="pr_fresh", help="as the paper (§4.2); off = one batch "
+                              "reused by every round")
     return dict(name=name, method=method, sparsity=sparsity / 100, pattern=pattern,
                 calibration=None if calibration == "auto" else int(calibration),
                 damping=float(damping), rounds=int(rounds),
-                lr=None if lr == "auto" else float(lr), seed=common.seed())
+                lr=None if lr == "auto" else float(lr), seed=common.seed(),
+                fresh_calibration=bool(fresh))
 
 
 def fmt(metric, value):
@@ -175,9 +209,13 @@ def intro():
         "calibration data change as little as possible: min ‖WX − ŴX‖² under a sparsity "
         "mask, a least-squares problem with Hessian H = 2XXᵀ/N. **Magnitude** ignores H, "
         "**OBD** uses its diagonal, **OBS (SparseGPT)** uses all of it and corrects the kept "
-        "weights, and **I-OBS(T)** repeats *dense update → fresh Hessians → OBS projection* "
-        "T times, keeping the best round on held-out data " + common.badge("from the paper")
-        + " (§4.2; the exact update step is our reconstruction).")
+        "weights; **Wanda** " + common.badge(common.LITERATURE) + " ranks |w|·‖x‖ within each "
+        "output row without an update, **ADMM** " + common.badge(common.LITERATURE) + " (Boža "
+        "2024) tightens the mask over ADMM iterations and refits the kept weights exactly; "
+        "**I-OBS(T)** repeats *dense update → fresh Hessians → OBS projection* "
+        "T times " + common.badge(common.PAPER) + " (§4.2; the exact update step is our "
+        "reconstruction); keeping the best round on held-out data is ours "
+        + common.badge(common.DERIVED) + ".")
 
 
 def sweep_section(cfg, grid, current):
@@ -188,17 +226,45 @@ def sweep_section(cfg, grid, current):
     extra = None if unstructured else {m: (0.5, r["test"])
                                        for m, r in current["methods"].items()}
     st.subheader("Quality vs sparsity, all methods")
-    common.chart(figures.quality_figure(xs, quality, current["dense"]["test"], metric,
-                                        selected=cfg["sparsity"], extra=extra), key="pr_sweep")
+    common.chart(common.figure(figures.quality_figure, xs, quality, current["dense"]["test"],
+                               metric, selected=cfg["sparsity"], extra=extra), key="pr_sweep")
     m = current["methods"]
     s = f"{cfg['sparsity']:.0%}" + ("" if unstructured else " (2:4)")
     common.look(
         f"At {s}: dense {fmt(metric, current['dense']['test'])}, OBS "
         f"{fmt(metric, m['obs']['test'])}, magnitude {fmt(metric, m['magnitude']['test'])}, "
         f"I-OBS(T={cfg['rounds']}) {fmt(metric, m['iobs']['test'])} on the test split "
-        + common.badge("measured here") + ". The gap between magnitude and OBS opens as "
+        + common.badge(common.MEASURED) + ". The gap between magnitude and OBS opens as "
         "sparsity grows: the Hessian tells which weights the *outputs* need.")
     return xs, quality
+
+
+def versus_section(cfg, grid, current):
+    """Does I-OBS(T) beat ADMM, and where? Read off the measured sweep and the chosen view."""
+    metric = current["metric"]
+    settings = {(s, "unstructured"): grid[s]["methods"] for s in grid}
+    settings[cfg["sparsity"], cfg["pattern"]] = current["methods"]
+    h2h = study.head_to_head(settings, cfg["name"])
+
+    def where(keys):
+        return ", ".join(f"{s:.0%}" + ("" if p == "unstructured" else f" {p}")
+                         for s, p in sorted(keys)) or "nowhere"
+
+    m = current["methods"]
+    verdict = ("no, nowhere measured" if not h2h["better"] else
+               "yes, everywhere measured" if not h2h["worse"] and not h2h["equal"] else
+               "in places")
+    st.subheader("Does I-OBS(T) beat ADMM?")
+    st.markdown(
+        f"**{verdict.capitalize()}** on this model, with "
+        f"{current['calibration']} calibration examples and T = {cfg['rounds']} "
+        + common.badge(common.MEASURED) + f": I-OBS(T) has the better test {metric} at "
+        f"{where(h2h['better'])}; ADMM at {where(h2h['worse'])}; equal at "
+        f"{where(h2h['equal'])}. Here ({cfg['sparsity']:.0%}, {cfg['pattern']}): I-OBS "
+        f"{fmt(metric, m['iobs']['test'])}, ADMM {fmt(metric, m['admm']['test'])}. I-OBS "
+        f"{'draws a fresh' if current['fresh'] else 'reuses one'} calibration batch each "
+        "round (the paper draws a fresh one); ADMM is one-shot, without any dense update. "
+        "Other calibration sizes: change *Calibration examples*.")
 
 
 def rounds_section(current):
@@ -209,7 +275,7 @@ def rounds_section(current):
         m["iobs"]["test"] != m["obs"]["test"]
     caveat = (" Here I-OBS ends below one-shot OBS on the *test* split: choosing a round on "
               "a small held-out split is itself a fit, and its noise shows." if worse else "")
-    common.chart(figures.rounds_figure(rounds, best, metric), key="pr_rounds_fig")
+    common.chart(common.figure(figures.rounds_figure, rounds, best, metric), key="pr_rounds_fig")
     if len(rounds) == 1:
         trend = "With T = 1, I-OBS is one-shot OBS: raise T to see the rounds."
     elif best == len(rounds):
@@ -221,36 +287,51 @@ def rounds_section(current):
     common.look(
         f"Round 1 is one-shot OBS; the best held-out round is {best} "
         f"({fmt(metric, rounds[best - 1]['held_out'])} vs "
-        f"{fmt(metric, rounds[0]['held_out'])} in round 1) " + common.badge("measured here")
+        f"{fmt(metric, rounds[0]['held_out'])} in round 1) " + common.badge(common.MEASURED)
         + f". {trend} The paper saw quality jump after the first round, improve for a few, "
         "then degrade from overfitting on Llama, and stars the best validation round "
-        + common.badge("from the paper") + " (§4.2)." + caveat)
+        + common.badge(common.PAPER) + " (§4.2)." + caveat)
 
 
 def layers_section(cfg, current):
     st.subheader("Per layer: masks and reconstruction errors")
     chosen = current["methods"][cfg["method"]]
     names = [r["name"].removeprefix("blocks.") for r in chosen["layers"]]
-    common.chart(figures.masks_figure(chosen["masks"], names), key="pr_masks")
+    common.chart(common.figure(figures.masks_figure, chosen["masks"], names), key="pr_masks")
     common.look(f"{LABELS[cfg['method']]}, sparsity reached per layer: "
                 + ", ".join(f"{n} {r['sparsity']:.0%}" for n, r in
                             zip(names, chosen["layers"], strict=True))
                 + ". Global magnitude prunes layers unevenly; the Hessian-based masks follow "
                 "the inputs the outputs depend on.")
-    errors = {m: [r["error"] for r in v["layers"]] for m, v in current["methods"].items()}
-    common.chart(figures.layer_errors_figure(names, errors), key="pr_errors")
-    common.look("Relative output error of each layer on the calibration inputs "
-                + common.badge("measured here") + ": OBS minimises exactly this, layer by "
-                "layer. I-OBS is compared with the same dense layers: its dense updates chase "
-                "the task loss, not each layer's copy of the dense outputs.")
+    methods = current["methods"]
+    cal = {m: [r["output_error"] for r in v["layers"]] for m, v in methods.items()}
+    held = {m: [r["heldout_output_error"] for r in v["layers"]] for m, v in methods.items()}
+    common.chart(common.figure(figures.layer_comparison_figure, names, cal, held),
+                 key="pr_errors")
+    table = {LABELS[m]: {n: f"{c:.4f} / {h:.4f}" for n, c, h in zip(names, cal[m], held[m],
+                                                                   strict=True)}
+             | {"kernel ms (all layers)": common.fmt(
+                 1e3 * sum(r["seconds"] for r in v["layers"]), ".1f")}
+             for m, v in methods.items()}
+    st.dataframe(table_frame(table), width="stretch")
+    common.look("Relative output error ‖(Ŵ − W)X‖/‖WX‖ of each layer, calibration / "
+                "held-out inputs, and the seconds of the layer kernels "
+                + common.badge(common.MEASURED) + ": OBS and ADMM minimise the calibration "
+                "error layer by layer; the held-out column shows whether that carries to "
+                "unseen inputs. I-OBS is compared with the same dense layers: its dense "
+                "updates chase the task loss, not each layer's copy of the dense outputs.")
+
+
+def table_frame(table):
+    return pd.DataFrame.from_dict(table, orient="index")
 
 
 def predictions_section(cfg, info):
     st.subheader("Dense vs pruned predictions")
     pred = info["predictions"]
     if cfg["name"] == "vit":
-        common.chart(figures.digits_figure(pred["images"], pred["labels"], pred["dense"],
-                                           pred["pruned"]), key="pr_digits")
+        common.chart(common.figure(figures.digits_figure, pred["images"], pred["labels"],
+                                   pred["dense"], pred["pruned"]), key="pr_digits")
         common.look(f"{pred['changed']} of {pred['total']} test predictions change after "
                     f"pruning with {LABELS[cfg['method']]}; changed ones come first.")
     else:
@@ -264,12 +345,12 @@ def predictions_section(cfg, info):
 def speed_section(info):
     st.subheader("Sparsity is not speed")
     sp = info["speed"]
-    common.chart(figures.speed_figure(sp), key="pr_speed")
+    common.chart(common.figure(figures.speed_figure, sp), key="pr_speed")
     st.markdown(
         f"Dense forward {sp['model_dense_ms']:.2f} ms, masked {sp['model_masked_ms']:.2f} ms; "
         f"the pruned linears as CSR {sp['layers_csr_ms']:.2f} ms vs "
         f"{sp['layers_dense_ms']:.2f} ms dense, {sp['csr_bytes'] / 1e3:.0f} KB vs "
-        f"{sp['dense_bytes'] / 1e3:.0f} KB " + common.badge("measured here") + ".  \n"
+        f"{sp['dense_bytes'] / 1e3:.0f} KB " + common.badge(common.MEASURED) + ".  \n"
         "**Why:** a masked matrix still multiplies its zeros, and a sparse format pays an "
         "index per kept weight and irregular memory access, so at moderate sparsity it is "
         "larger and slower; speed needs very high sparsity or hardware support for a fixed "
@@ -279,7 +360,8 @@ def speed_section(info):
 def main():
     cfg = sidebar()
     intro()
-    knobs = {k: cfg[k] for k in ("calibration", "damping", "rounds", "lr", "seed")}
+    knobs = {k: cfg[k] for k in ("calibration", "damping", "rounds", "lr", "seed",
+                                 "fresh_calibration")}
     try:
         layerwise.parse_pattern(cfg["pattern"], cfg["sparsity"])
     except ValueError as exc:
@@ -308,6 +390,7 @@ def main():
              delta_color="normal" if current["metric"] == "accuracy" else "inverse")
     c.metric("Prune time (measured here)", f"{chosen['seconds']:.2f} s")
     xs, quality = sweep_section(cfg, grid, current)
+    versus_section(cfg, grid, current)
     rounds_section(current)
     layers_section(cfg, current)
     with st.spinner("Measuring predictions and latency…"):
@@ -319,8 +402,9 @@ def main():
                                               for m, v in quality.items()}
     numbers |= {f"iobs round {k}": np.asarray([r[k] for r in current["rounds"]])
                 for k in ("calibration", "held_out", "calibration_loss", "held_out_loss")}
-    numbers |= {f"{m} layer error": np.asarray([r["error"] for r in v["layers"]])
-                for m, v in current["methods"].items()}
+    numbers |= {f"{m} layer {k}": np.asarray([r[k] for r in v["layers"]])
+                for m, v in current["methods"].items()
+                for k in ("error", "output_error", "heldout_output_error", "seconds")}
     numbers |= {k: v for k, v in info["speed"].items()}
     common.downloads("prune", numbers, {**cfg, "dense": dense,
                                         "best_round": current["best_round"]}, key="pr_dl")

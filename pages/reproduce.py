@@ -15,7 +15,7 @@ from iobs.research.reproduce import SYNTHETIC, paper_eta, reproduce_synthetic
 from iobs.solvers import iht_step, topk_iobs_step
 from iobs.viz.research import (AUTHORS_GAUSSIAN, AUTHORS_MNIST, REFERENCE_LABEL,
                                    digit_images, synthetic_curves)
-from ui import common
+from ui import caching, common
 
 # Page defaults. Gaussian prior: the paper's setting (20 runs x 750 steps, all runs batched:
 # about 0.25 s of computation, a slider change redraws in about 0.3 s here, measured).
@@ -37,7 +37,7 @@ WHY = ("Why the curves change: the authors' code uses XᵀX as the Hessian of th
        "and recovers θ* in a step or two.")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@caching.shared(max_entries=16)
 def compute(prior, runs, steps, scaling, seed):
     t0 = time.perf_counter()
     with common.one_thread():
@@ -81,16 +81,33 @@ def _check_table(res):
     return df
 
 
+@st.fragment
+def recovered_images(res, runs):
+    """Truth and both recoveries of one run: the run slider reruns only this part."""
+    cfg = res["config"]
+    st.subheader("Recovered images")
+    run = common.slider("Run shown", 0, runs - 1, 0, key="rp_run") if runs > 1 else 0
+    imgs = {"truth θ*": cfg["theta_star"][run],
+            f"Topk-I-OBS after {cfg['steps']} steps": res["topk-iobs"]["theta_final"][run],
+            f"k-IHT after {cfg['steps']} steps": res["iht"]["theta_final"][run]}
+    common.chart(common.figure(digit_images, imgs, SIDE), key="rp_digits")
+    common.look("Topk-I-OBS sharpens the digit while k-IHT is still blurred at the same step "
+                "count " + common.badge(common.MEASURED) + ". (Our notes do not describe the "
+                "paper's images, so this is no comparison with them.)")
+
+
 def main():
     prior, scaling, runs, steps = sidebar()
     st.title("Reproduce the paper")
     st.markdown(
         "The paper's synthetic experiment (§4.1): noiseless sparse linear regression, "
-        "design X with N(0, 1/n) entries, start θ₀ ~ U(−1/√d, 1/√d), k-IHT "
-        "θ ← T_k(θ − ∇f/λ_max(XᵀX)) against Topk-I-OBS θ ← T_k(θ − (XᵀX)⁻¹∇f). "
-        + common.badge("from the paper") + " Bands are mean ± one standard deviation over "
+        "design X with N(0, 1/n) entries, k-IHT against Topk-I-OBS "
+        + common.badge(common.PAPER) + ". The start θ₀ ~ U(−1/√d, 1/√d) and the updates "
+        "k-IHT θ ← T_k(θ − ∇f/λ_max(XᵀX)) and Topk-I-OBS θ ← T_k(θ − (XᵀX)⁻¹∇f), with XᵀX "
+        "as the Hessian, come from the authors' code " + common.badge(common.AUTHORS_CODE)
+        + ". Bands are mean ± one standard deviation over "
         "runs; crosses are the means of the authors' saved arrays, as quoted in our notes. "
-        + common.badge("authors' code"))
+        + common.badge(common.AUTHORS_CODE))
     if prior == "digits":
         st.info("The paper draws θ* from MNIST; MNIST is not bundled here, so θ* is a "
                 "scikit-learn digit (8 × 8, upsampled 2× on a 28 × 28 canvas, pixels "
@@ -113,31 +130,24 @@ def main():
     ref = None
     if scaling == "paper":
         ref = AUTHORS_GAUSSIAN if prior == "gaussian" else AUTHORS_MNIST
-    common.chart(synthetic_curves(res, LABELS, ref), key="rp_curves")
+    common.chart(common.figure(synthetic_curves, res, LABELS, ref), key="rp_curves")
     common.look(
         f"d = {cfg['d']}, n = {cfg['n']}, k = {cfg['k']}, {runs} runs × {cfg['steps']} "
-        f"steps, computed in {cfg['seconds']:.1f} s " + common.badge("measured here") + ". "
+        f"steps, computed in {cfg['seconds']:.1f} s " + common.badge(common.MEASURED) + ". "
         "The authors record ‖θ − θ*‖ after each update, so their distance crosses sit one "
         "step to the right of their loss crosses. The lower edge of a band is clipped on "
         "the log axis." + (" For digits the crosses are the authors' MNIST means: other "
                            "images, so only the shape compares." if ref is AUTHORS_MNIST
                            else ""))
     what = "Hessian XᵀX, i.e. η = 2/n" if scaling == "paper" else "η = 1"
-    st.markdown(f"**{SCALINGS[scaling]} ({what}).** {WHY} " + common.badge("derived here"))
+    st.markdown(f"**{SCALINGS[scaling]} ({what}).** {WHY} " + common.badge(common.DERIVED))
     if prior == "gaussian" and scaling == "paper" and cfg["steps"] >= max(CHECK_STEPS) + 1:
         st.subheader("Ours against the authors' means")
         st.dataframe(_check_table(res), width="stretch")
         common.look("Our means should sit within one standard deviation of the authors' "
                     "(different random draws: the runs are not the same problems).")
     if prior == "digits":
-        st.subheader("Recovered images")
-        run = common.slider("Run shown", 0, runs - 1, 0, key="rp_run") if runs > 1 else 0
-        imgs = {"truth θ*": cfg["theta_star"][run],
-                f"Topk-I-OBS after {cfg['steps']} steps": res["topk-iobs"]["theta_final"][run],
-                f"k-IHT after {cfg['steps']} steps": res["iht"]["theta_final"][run]}
-        common.chart(digit_images(imgs, SIDE), key="rp_digits")
-        common.look("Like the paper's figure: Topk-I-OBS sharpens the digit while k-IHT is "
-                    "still blurred at the same step count.")
+        recovered_images(res, runs)
     numbers = {f"{m} {q}": res[m][q] for m in LABELS
                for q in ("loss_mean", "loss_std", "error_mean", "error_std")}
     config = {k: v for k, v in cfg.items() if k != "theta_star"}

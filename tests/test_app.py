@@ -24,7 +24,7 @@ from ui import common  # noqa: E402
 APP = str(ROOT / "app.py")
 TIMEOUT = 180
 HOME, IT, CV, PJ = None, "pages/iterates.py", "pages/convergence.py", "pages/projection.py"
-CHARTS = {HOME: 1, IT: 2, CV: 2, PJ: 3}
+CHARTS = {HOME: 1, IT: 2, CV: 3, PJ: 3}   # Convergence opens on log-cosh: a third tab
 # (key, new value) applied one after another; each must change a chart. Order matters:
 # a control that only shows for one choice comes before the choice changes.
 CHANGES = {
@@ -32,11 +32,12 @@ CHANGES = {
     IT: [("it_cond", 10.0), ("it_d", 128), ("it_ratio", 4.0), ("it_kstar", 8), ("it_k", 20),
          ("it_methods", ["iht", "htp"]), ("it_eta", 0.5), ("it_damping", 1e-2),
          ("it_noise", 0.1), ("it_steps", 10), ("it_kind", "correlated"), ("it_rho", 0.5)],
-    CV: [("cv_cond", 10.0), ("cv_d", 64), ("cv_ratio", 4.0), ("cv_kstar", 4),
-         ("cv_kratio", 4.0), ("cv_eta_iht", 0.5), ("cv_eta", 0.8), ("cv_noise", 0.01),
-         ("cv_damping", 1e-2), ("cv_steps", 30), ("cv_kind", "correlated"), ("cv_rho", 0.5),
-         ("cv_preset", "log-cosh near θ*"), ("cv_beta", 2.0), ("cv_e0", 0.05),
-         ("cv_tight", True), ("cv_methods", ["iht", "iobs-diag"])],
+    CV: [("cv_beta", 2.0), ("cv_e0", 0.05), ("cv_tight", True), ("cv_lc_d", 64),
+         ("cv_lc_ratio", 4.0), ("cv_lc_kstar", 3), ("cv_lc_kratio", 4.0), ("cv_lc_steps", 5),
+         ("cv_preset", "least squares"), ("cv_cond", 10.0), ("cv_d", 64), ("cv_ratio", 4.0),
+         ("cv_kstar", 4), ("cv_kratio", 4.0), ("cv_eta_iht", 0.5), ("cv_eta", 0.8),
+         ("cv_noise", 0.01), ("cv_damping", 1e-2), ("cv_steps", 30), ("cv_kind", "correlated"),
+         ("cv_rho", 0.5), ("cv_methods", ["iht", "iobs-diag"])],
     PJ: [("pj_z1", -0.5), ("pj_z2", 0.3), ("pj_rho", -0.3), ("pj_cond", 50.0), ("pj_d", 3),
          ("pj_z3", 1.5), ("pj_k", 2), ("pj_bigd", 16), ("pj_bigk", 6), ("pj_bigrho", 0.9),
          ("pj_noise", 1.0), ("pj_rule", "exact")],
@@ -45,8 +46,9 @@ VOLATILE = {CV: {1}}   # chart indices holding wall-clock seconds
 ROUND_TRIP = {         # non-default values shown together in one view
     IT: [("it_kind", "gaussian"), ("it_d", 128), ("it_k", 20), ("it_eta", 0.5),
          ("it_methods", ["iht", "htp"]), ("it_noise", 0.01), ("seed", 5)],
-    CV: [("cv_cond", 10.0), ("cv_kratio", 4.0), ("cv_eta", 0.8), ("cv_damping", 1e-3),
-         ("cv_methods", ["iht", "iobs"]), ("lecture", True)],
+    CV: [("cv_preset", "least squares"), ("cv_cond", 10.0), ("cv_kratio", 4.0),
+         ("cv_eta", 0.8), ("cv_damping", 1e-3), ("cv_methods", ["iht", "iobs"]),
+         ("lecture", True)],
     PJ: [("pj_d", 3), ("pj_k", 2), ("pj_rho", -0.3), ("pj_cond", 50.0), ("pj_rule", "exact")],
 }
 
@@ -84,7 +86,8 @@ def test_default_view_draws_without_errors(page):
     assert not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) == CHARTS[page]
     if page:
-        assert len(at.get("download_button")) == 2
+        assert len(at.main.get("download_button")) == 2     # the page's CSV + JSON
+        assert len(at.sidebar.get("download_button")) == 1  # the offline handout
         assert any("Show the code" in e.label for e in at.expander)
         assert any("What to look at" in c.value for c in at.caption)
 
@@ -190,7 +193,7 @@ def test_bad_combinations_give_errors_with_a_fix():
     at = app(IT, {"it_k": "4"})                           # k < k*: a lesson, not a failure
     ok(at)
     assert at.warning and len(at.get("plotly_chart")) == 2
-    at = app(CV, {"cv_ratio": "0.5"})
+    at = app(CV, {"cv_preset": "least squares", "cv_ratio": "0.5"})
     ok(at)
     assert any("singular" in e.value for e in at.error)
     table = at.dataframe[1].value                         # the assumptions table
@@ -209,7 +212,7 @@ def test_lecture_mode_steps_the_animation():
 
 
 def test_set_eta_to_one_over_l_s_button():
-    at = app(CV)
+    at = app(CV, {"cv_preset": "least squares"})
     at.button(key="cv_set_eta").click()
     rerun(at)
     ok(at)

@@ -55,7 +55,7 @@ def test_wheel_carries_iobs_only_with_checkpoints(wheel):
     assert tops == {"iobs"}
     for must in ("iobs/__init__.py", "iobs/fit.py", "iobs/stopping.py", "iobs/estimators.py",
                  "iobs/theory/bounds.py", "iobs/prune/checkpoints/manifest.json",
-                 "iobs/prune/checkpoints/gpt.pt"):
+                 "iobs/prune/checkpoints/gpt.pt", "iobs/lecture/iobs.toml"):
         assert must in names, must
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA")))
@@ -88,7 +88,8 @@ def test_requirements_agree_with_pyproject():
         pins.update({_key(r): r for r in proj["optional-dependencies"][extra]})
     app = _reqs("requirements.txt")
     assert {_key(r) for r in app} == {"numpy", "scipy", "scikit-learn", "streamlit", "plotly",
-                                      "torch", "threadpoolctl", "dask"}
+                                      "torch", "threadpoolctl", "dask",
+                                      "markdown-it-py", "mdit-py-plugins", "latex2mathml"}
     assert "torch==2.13.0" in app
     for r in app + _reqs("requirements-dev.txt"):
         assert pins[_key(r)] == r, (r, pins[_key(r)])

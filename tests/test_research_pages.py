@@ -51,7 +51,9 @@ def test_phase_page_draws_maps_curves_and_rule_of_thumb():
     maps = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     assert sum(t["type"] == "heatmap" for t in maps) == 5
     assert RULE_LABEL in names(at, 1)
-    assert any("Computed 2 × 3 cells" in c.value for c in at.caption)
+    # computed now, or read back from the results cache an earlier test of this map filled
+    assert any(("Computed 2 × 3 cells" in c.value or "Read 2 × 3 cells from the results cache"
+                in c.value) for c in at.caption)
     assert at.get("download_button")
 
 

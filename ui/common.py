@@ -27,7 +27,9 @@ Shared state and layout:
 
 Output:
 
-    badge(source) -> str              markdown label: "from the paper", "derived here", ...
+    badge(tag) -> str                 markdown label of an explicit provenance tag: PAPER,
+                                      AUTHORS_CODE, DERIVED, LITERATURE, MEASURED (re-exported
+                                      here from iobs.provenance) or a Source, which carries one
     look(text)                        a "what to look at" caption under a figure
     downloads(name, numbers, config, *, key)   CSV + JSON download buttons
     to_csv(numbers, config) -> str, to_json(numbers, config) -> str   (pure, testable)
@@ -38,20 +40,25 @@ Output:
     one_thread()                      context manager: BLAS on one thread for page-size work
     fmt(value, spec=".3g") -> str     table text; None/NaN -> an em dash
     chart(fig, *, key)                st.plotly_chart with the app's defaults
+    figure(builder, *args, **kwargs)  builder(...) built once per arguments for all sessions
+                                      and serialised once (ui.prepared): cheap cached reruns
 
 App shell (``app.py`` only): ``begin_run()``, ``shared_sidebar(page)``.
 """
 
+from iobs.provenance import AUTHORS_CODE, DERIVED, LITERATURE, MEASURED, PAPER
 from ui.output import (attempt, badge, chart, downloads, error, fmt, look, one_thread, progress,
                        show_code, to_csv, to_json)
+from ui.prepared import figure
 from ui.shell import begin_run, link_to_view, shared_sidebar
 from ui.state import DEFAULT_SEED, lecture_mode, seed, url_query, view_url
 from ui.widgets import (controls, multiselect, number, presenter, select, select_slider,
                         slider, toggle)
 
 __all__ = [
+    "AUTHORS_CODE", "DERIVED", "LITERATURE", "MEASURED", "PAPER",
     "DEFAULT_SEED", "attempt", "badge", "begin_run", "chart", "controls", "downloads",
-    "error", "fmt", "lecture_mode", "link_to_view", "look", "multiselect", "number",
+    "error", "figure", "fmt", "lecture_mode", "link_to_view", "look", "multiselect", "number",
     "one_thread", "presenter", "progress", "seed", "select", "select_slider",
     "shared_sidebar", "show_code", "slider", "to_csv", "to_json", "toggle", "url_query",
     "view_url",

@@ -4,6 +4,7 @@ and charts."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
 
@@ -11,26 +12,22 @@ import numpy as np
 import streamlit as st
 
 from iobs.export import to_csv, to_json
+from iobs.provenance import AUTHORS_CODE, DERIVED, LITERATURE, MEASURED, PAPER, Source, check_tag
 from ui.state import ensure_frame
 
 __all__ = ["attempt", "badge", "chart", "downloads", "error", "fmt", "look", "one_thread",
            "progress", "show_code", "to_csv", "to_json"]
 
-_BADGES = (  # (substring of a source string, colour, label), first match wins
-    ("paper", "blue", "from the paper"), ("authors", "orange", "authors' code"),
-    ("derived", "violet", "derived here"), ("literature", "gray", "from the literature"),
-    ("measured", "green", "measured here"),
-)
+_COLOURS = {PAPER: "blue", AUTHORS_CODE: "orange", DERIVED: "violet", LITERATURE: "gray",
+            MEASURED: "green"}
 
 
-
-def badge(source: str) -> str:
-    """Markdown badge for a provenance string (PAPER.md's labels)."""
-    low = source.lower()
-    for needle, colour, label in _BADGES:
-        if needle in low:
-            return f":{colour}-badge[{label}]"
-    return f":gray-badge[{source}]"
+def badge(tag) -> str:
+    """Markdown badge for a provenance tag (:class:`iobs.provenance.Tag`, or a
+    :class:`~iobs.provenance.Source`, whose own tag is used). The tag is explicit: a plain
+    string is a ValueError, never matched against words."""
+    tag = tag.tag if isinstance(tag, Source) else check_tag(tag)
+    return f":{_COLOURS[tag]}-badge[{tag.value}]"
 
 
 def look(text: str):
@@ -51,15 +48,20 @@ def downloads(name: str, numbers: dict, config: dict, *, key: str):
                       icon=icon, on_click="ignore", width="stretch")
 
 
+@functools.lru_cache(maxsize=256)
+def _source(obj) -> str:
+    # read once per process: inspect re-tokenises the whole file (~2 ms an object, measured)
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return f"# source of {obj!r} is not available"
+
+
 def show_code(*objects, title: str = "Show the code"):
     """An expander with the source of each object (the solver step a figure comes from)."""
     with st.expander(title, icon=":material/code:"):
         for obj in objects:
-            try:
-                src = inspect.getsource(obj)
-            except (OSError, TypeError):
-                src = f"# source of {obj!r} is not available"
-            st.code(src, language="python")
+            st.code(_source(obj), language="python")
 
 
 def error(what: str, fix: str):

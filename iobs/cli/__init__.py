@@ -3,7 +3,8 @@
 Subcommands: ``run`` (one problem, several methods, a table), ``fit`` (your own X and y,
 a truth-free stop), ``reproduce`` (the paper's
 synthetic figure), ``phase`` (phase-transition maps), ``train`` and ``prune`` (the tiny
-transformers of the pruning demo), ``serve`` (the app on N worker processes behind nginx).
+transformers of the pruning demo), ``serve`` (the app on N worker processes behind nginx),
+``lecture check`` (a lecture file), ``handout`` (a page as an offline HTML file).
 Tables go to stdout, progress to stderr.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from iobs.cli import fit, prune, research, run, serve
+from iobs.cli import fit, handout, lecture, prune, research, run, serve
 from iobs.cli.common import progress_bar, write_rows
 from iobs.cli.run import EPILOG, summarize
 
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_train_parser(sub)
     prune.add_prune_parser(sub)
     serve.add_parser(sub)
+    lecture.add_parser(sub)
+    handout.add_parser(sub)
     return p
 
 

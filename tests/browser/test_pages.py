@@ -14,7 +14,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 OURS = {"": ("Home", 1), "iterates": ("Iterates", 2),
-        "convergence": ("Convergence vs theory", 2),
+        "convergence": ("Convergence vs theory", 3),   # log-cosh: a third tab
         "projection": ("Inside one projection", 3)}
 OTHERS = [("phase.py", "Phase transitions"), ("reproduce.py", "Reproduce the paper"),
           ("data.py", "Your data"), ("prune.py", "Prune a transformer")]
