@@ -30,10 +30,9 @@ from iobs.provenance import (AUTHORS_CODE, DERIVED, LITERATURE, PAPER, Source,  
                              Tag)
 from iobs.research.lessons import RULE_SOURCES, RULES  # noqa: E402
 from iobs.research.reproduce import SYNTHETIC_SOURCES  # noqa: E402
+from tests.test_app import app  # noqa: E402
 from ui.output import badge  # noqa: E402
 
-APP = str(ROOT / "app.py")
-TIMEOUT = 180
 LABEL = {t: t.value for t in Tag}
 BADGE_RE = re.compile(r":(\w+)-badge\[([^\]]*)\]")
 
@@ -169,16 +168,7 @@ def test_pages_call_badge_only_with_tags():
 
 # -- the pages as rendered ------------------------------------------------------------
 def _run(page=None, query=None):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if page:
-        at.switch_page(page)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        at.run()
+    at = app(page, query)                 # the house's AppTest driver (tests/test_app.py)
     assert not at.exception, [e.message for e in at.exception]
     return at
 
