@@ -220,8 +220,8 @@ def main(args) -> int:
         log(f"serving http://{shown}:{args.port} : {args.workers} local worker(s)"
             + (f" + {len(args.upstream)} remote" if args.upstream else "")
             + f" behind nginx; logs and config in {prefix}; Ctrl-C stops")
-        log(f"results: at most {args.cache_memory} in memory per worker (plus models and "
-            f"figures: about 300 MB per worker measured), shared on disk in "
+        log(f"results: at most {args.cache_memory} in memory per worker (models and figures "
+            f"apart, bounded by entry counts), shared on disk in "
             f"{Path.home() / '.streamlit' / 'cache'} ({files} entries, {size / 1e6:.1f} MB "
             "at start)" + (f"; Phase work on the Dask cluster at {args.dask}" if args.dask
                            else ""))
