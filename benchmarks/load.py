@@ -80,11 +80,13 @@ class Run:
     links: list = field(default_factory=list)      # "link to this view" code blocks
     figures: str = ""                              # hash of every Plotly spec, in order
     page_hash: str = ""
+    first_chart: float | None = None               # seconds until the first Plotly chart
 
 
 @dataclass
 class Stats:
     loads: list = field(default_factory=list)
+    first_charts: list = field(default_factory=list)    # seconds to a load's first chart
     reruns: list = field(default_factory=list)
     by_page: dict = field(default_factory=dict)         # url path -> rerun seconds
     errors: list = field(default_factory=list)
@@ -166,6 +168,8 @@ async def script_run(ws, state) -> Run:
                 out.links.append(el.code.code_text)
             elif what == "plotly_chart":
                 specs.append(el.plotly_chart.spec)
+                if out.first_chart is None:
+                    out.first_chart = time.perf_counter() - t0
         elif kind == "script_finished" and f.script_finished in FINISHED:
             if f.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
                 out.exceptions.append("the script did not compile")
@@ -222,6 +226,8 @@ async def session(i: int, url: str, page: str, deadline: float, think: float,
                                   open_timeout=START_TIMEOUT_S) as ws:
         first = await script_run(ws, state)
         stats.loads.append(first.seconds)
+        if first.first_chart is not None:
+            stats.first_charts.append(first.first_chart)
         stats.first_figures[i] = (page, seed, first.figures)
         stats.errors += [f"session {i} /{page}: {e}" for e in first.exceptions]
         stats.isolation += [f"session {i} first load: {b}" for b in check_link(first, seed,
@@ -319,6 +325,9 @@ def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed
         "wall_s": round(time.perf_counter() - t0, 1), "pages": ["/" + p for p in pages],
         "think_s": think, "loads": len(stats.loads), "reruns": len(stats.reruns),
         "load_p50_ms": _pct(stats.loads, 50), "load_p95_ms": _pct(stats.loads, 95),
+        # a page keeps drawing after its first chart (the Prune sweep fills in below it)
+        "first_chart_p50_ms": _pct(stats.first_charts, 50),
+        "first_chart_p95_ms": _pct(stats.first_charts, 95),
         "rerun_p50_ms": _pct(stats.reruns, 50), "rerun_p95_ms": _pct(stats.reruns, 95),
         "rerun_max_ms": round(1000 * max(stats.reruns), 1) if stats.reruns else None,
         "rerun_p50_p95_ms_by_page": {"/" + p: [_pct(xs, 50), _pct(xs, 95)]

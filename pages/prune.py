@@ -38,8 +38,9 @@ SWEEP = {"vit": tuple(s / 100 for s in range(SPARSITY_MIN, SPARSITY_MAX + 1, SPA
 WORKERS = min(2, os.cpu_count() or 1)
 IOBS_ONLY = {"rounds": ROUNDS, "lr": None, "fresh_calibration": False}  # knobs only I-OBS
 # reads (the other methods get these defaults)
-GATHERED = 16      # settings whose assembled sweep is kept
+GATHERED = 32      # assembled sweeps and chosen settings kept (one of each per setting)
 TRAJECTORIES = 64   # I-OBS runs kept round by round (ViT: about 1.5 MB each at T = 5)
+SPEED_REPEATS = 5  # interleaved timings per figure of "Sparsity is not speed" (fastest kept)
 LABELS = figures.LABELS
 
 
@@ -55,6 +56,13 @@ def ensure_model(name):
             as tick:
         P.load_model(name, progress=lambda f, msg: tick(f))  # fills the library's cache
     return get_model(name)
+
+
+@st.cache_resource(show_spinner=False)
+def model_digest(name):
+    """A hash of the loaded model's parameters: part of every kept prune's key, so a
+    retrained model is pruned afresh instead of read back from the disk."""
+    return P.parameters_digest(get_model(name))
 
 
 @st.cache_data(show_spinner=False)
@@ -80,11 +88,18 @@ def trajectories():
                          len(old["rounds"]))
 
 
-@caching.shared(max_entries=256)
-def run_one(name, method, sparsity, pattern, calibration, damping, rounds, lr, seed,
+def prune_one(name, method, sparsity, pattern, knobs):
+    """One prune with the knobs ``method`` reads (see :func:`run_one`)."""
+    return run_one(name, model_digest(name), method, sparsity, pattern,
+                   **knobs_for(method, knobs))
+
+
+@caching.shared(max_entries=256, disk=True)
+def run_one(name, digest, method, sparsity, pattern, calibration, damping, rounds, lr, seed,
             fresh_calibration=False):
     """One prune as plain numbers and NumPy masks and parameters (or {"error": ...}); I-OBS
-    through the shared round-by-round runs."""
+    through the shared round-by-round runs. Kept on disk by its settings and the model's
+    ``digest`` (and the code's hash), so a restarted server reads its sweeps back."""
     model, knobs = get_model(name), dict(calibration=calibration, damping=damping, lr=lr,
                                          seed=seed)
     if method == "iobs":
@@ -112,9 +127,10 @@ def detail(name, method, sparsity, pattern, calibration, damping, rounds, lr, se
     model = get_model(name)
     knobs = knobs_for(method, dict(calibration=calibration, damping=damping, rounds=rounds,
                                    lr=lr, seed=seed, fresh_calibration=fresh_calibration))
-    pruned = study.rebuild(model, run_one(name, method, sparsity, pattern, **knobs)["state"])
+    pruned = study.rebuild(model, run_one(name, model_digest(name), method, sparsity, pattern,
+                                          **knobs)["state"])
     return {"predictions": study.predictions(model, pruned),
-            "speed": study.speed(model, pruned)}
+            "speed": study.speed(model, pruned, repeats=SPEED_REPEATS)}
 
 
 @st.cache_resource(show_spinner=False)
@@ -125,44 +141,69 @@ def gathered():
     return jobs.LRUStore(GATHERED)
 
 
-def gather(cfg, knobs):
+def gather(cfg, knobs, draw=None):
     """Every method on the sweep grid and at the chosen setting, one cached prune per job,
     two jobs at a time (torch and NumPy release the GIL: 1.5x on two cores, measured here);
-    the progress bar moves as jobs finish."""
-    key = (cfg["name"], cfg["sparsity"], cfg["pattern"], tuple(sorted(knobs.items())))
-    done = gathered().get(key)
-    if done is None:
+    the progress bar moves as jobs finish and ``draw(results)`` redraws the sweep each time
+    a sparsity's prunes are all in (the chart fills in). Returns (grid, current, errors)."""
+    name, pattern, sparsity = cfg["name"], cfg["pattern"], cfg["sparsity"]
+    grid_key = (name, tuple(sorted(knobs.items())))
+    grid, chosen = gathered().get(grid_key), gathered().get((*grid_key, sparsity, pattern))
+    if grid is not None and pattern == "unstructured" and sparsity in grid:
+        chosen = grid[sparsity]["methods"]      # a slider move along the sweep: a lookup
+    errors = []
+    if grid is None or chosen is None:
         with turns.turn("pruning this model"):
-            done = _gather(cfg, knobs)
-        if not done[2]:                     # errors are shown, not kept
-            gathered().put(key, done)
-    return done
-
-
-def _gather(cfg, knobs):
-    methods = [m for m in P.METHODS if cfg["pattern"] == "unstructured" or
-               m != "magnitude-global"]
-    todo = [(s, "unstructured", m) for s in SWEEP[cfg["name"]] for m in P.METHODS]
-    todo = list(dict.fromkeys(todo + [(cfg["sparsity"], cfg["pattern"], m) for m in methods]))
-
-    def one(job):
-        s, pattern, m = job
-        return run_one(cfg["name"], m, s, pattern, **knobs_for(m, knobs))
-
-    with common.progress("Pruning with every method (cached after the first time)") as tick:
-        results = jobs.run_in_threads(one, todo, workers=WORKERS, tick=tick, name="prune")
-    dense = dense_quality(cfg["name"])
-    grid = {s: {"methods": {m: results[s, "unstructured", m] for m in P.METHODS}}
-            for s in SWEEP[cfg["name"]]}
-    chosen = {m: results[cfg["sparsity"], cfg["pattern"], m] for m in methods}
+            grid, chosen, errors = _gather(cfg, knobs, draw, grid)
+        if not errors:                          # errors are shown, not kept
+            gathered().put(grid_key, grid)
+            gathered().put((*grid_key, sparsity, pattern), chosen)
+    dense = dense_quality(name)
     iobs_config = chosen["iobs"].get("config", {})
     current = {"metric": dense["metric"], "dense": dense, "methods": chosen,
                "rounds": chosen["iobs"].get("rounds"),
                "best_round": chosen["iobs"].get("best_round"),
                "calibration": iobs_config.get("calibration"),
                "fresh": iobs_config.get("fresh_calibration", False)}
-    errors = [r["error"] for r in results.values() if "error" in r]
     return grid, current, errors
+
+
+def _gather(cfg, knobs, draw, grid=None):
+    """(grid, chosen, errors): the prunes of the sweep grid (unless ``grid`` is known) and
+    of every method at the chosen setting."""
+    sweep = SWEEP[cfg["name"]]
+    methods = [m for m in P.METHODS if cfg["pattern"] == "unstructured" or
+               m != "magnitude-global"]
+    todo = [] if grid is not None else [(s, "unstructured", m) for s in sweep
+                                        for m in P.METHODS]
+    todo = list(dict.fromkeys(todo + [(cfg["sparsity"], cfg["pattern"], m) for m in methods]))
+    results, shown = {}, set()
+
+    def one(job):
+        s, pattern, m = job
+        return prune_one(cfg["name"], m, s, pattern, knobs)
+
+    def tick_and_draw(fraction):
+        tick(fraction)
+        complete = {s for s in sweep if all((s, "unstructured", m) in results
+                                            for m in P.METHODS)}
+        if draw is not None and grid is None and complete - shown:
+            shown.update(complete)
+            draw({s: {m: results[s, "unstructured", m] for m in P.METHODS}
+                  for s in sorted(complete)})
+
+    text = (f"Pruning with every method at {len(sweep)} sparsities: the chart fills in as "
+            "they finish (kept on disk after the first time)" if grid is None else
+            "Pruning with every method at this setting")
+    with common.progress(text) as tick:
+        jobs.run_in_threads(one, todo, workers=WORKERS, tick=tick_and_draw, name="prune",
+                            results=results)
+    if grid is None:
+        grid = {s: {"methods": {m: results[s, "unstructured", m] for m in P.METHODS}}
+                for s in sweep}
+    chosen = {m: results[cfg["sparsity"], cfg["pattern"], m] for m in methods}
+    errors = [r["error"] for r in results.values() if "error" in r]
+    return grid, chosen, errors
 
 
 def sidebar():
@@ -218,16 +259,35 @@ def intro():
         + common.badge(common.DERIVED) + ".")
 
 
-def sweep_section(cfg, grid, current):
-    metric, unstructured = current["metric"], cfg["pattern"] == "unstructured"
+def sweep_rows(cfg, grid, current):
+    """Sparsities and per-method test quality of the sweep, the chosen setting merged in."""
+    unstructured = cfg["pattern"] == "unstructured"
     xs = sorted(set(grid) | ({cfg["sparsity"]} if unstructured else set()))
-    rows = {s: (current if unstructured and s == cfg["sparsity"] else grid[s]) for s in xs}
-    quality = {m: [rows[s]["methods"][m]["test"] for s in xs] for m in P.METHODS}
+    rows = {s: (current["methods"] if unstructured and s == cfg["sparsity"] else
+                grid[s]["methods"]) for s in xs}
+    return xs, {m: [rows[s][m]["test"] for s in xs] for m in P.METHODS}
+
+
+def sweep_drawer(cfg, slot, dense):
+    """Draws the sweep so far into ``slot`` while it is computed (no key: a partial chart
+    is replaced by the finished one)."""
+    def draw(partial):
+        xs = sorted(partial)
+        quality = {m: [partial[s][m]["test"] for s in xs] for m in P.METHODS}
+        slot.plotly_chart(figures.quality_figure(xs, quality, dense["test"], dense["metric"],
+                                                 selected=cfg["sparsity"]), width="stretch")
+    return draw
+
+
+def sweep_section(cfg, slot, grid, current):
+    metric, unstructured = current["metric"], cfg["pattern"] == "unstructured"
+    xs, quality = sweep_rows(cfg, grid, current)
     extra = None if unstructured else {m: (0.5, r["test"])
                                        for m, r in current["methods"].items()}
-    st.subheader("Quality vs sparsity, all methods")
-    common.chart(common.figure(figures.quality_figure, xs, quality, current["dense"]["test"],
-                               metric, selected=cfg["sparsity"], extra=extra), key="pr_sweep")
+    with slot.container():
+        common.chart(common.figure(figures.quality_figure, xs, quality,
+                                   current["dense"]["test"], metric, selected=cfg["sparsity"],
+                                   extra=extra), key="pr_sweep")
     m = current["methods"]
     s = f"{cfg['sparsity']:.0%}" + ("" if unstructured else " (2:4)")
     common.look(
@@ -293,16 +353,24 @@ def rounds_section(current):
         + common.badge(common.PAPER) + " (§4.2)." + caveat)
 
 
-def layers_section(cfg, current):
-    st.subheader("Per layer: masks and reconstruction errors")
-    chosen = current["methods"][cfg["method"]]
+def chosen_section(cfg, chosen):
+    """The selected method alone (one prune): its masks and per-layer errors, first."""
+    st.subheader(f"Per layer: {LABELS[cfg['method']]}'s masks")
     names = [r["name"].removeprefix("blocks.") for r in chosen["layers"]]
     common.chart(common.figure(figures.masks_figure, chosen["masks"], names), key="pr_masks")
-    common.look(f"{LABELS[cfg['method']]}, sparsity reached per layer: "
-                + ", ".join(f"{n} {r['sparsity']:.0%}" for n, r in
+    common.look(f"{LABELS[cfg['method']]}, sparsity reached and relative output error "
+                "(calibration / held-out inputs) per layer: "
+                + ", ".join(f"{n} {r['sparsity']:.0%} ({r['output_error']:.3f} / "
+                            f"{r['heldout_output_error']:.3f})" for n, r in
                             zip(names, chosen["layers"], strict=True))
-                + ". Global magnitude prunes layers unevenly; the Hessian-based masks follow "
-                "the inputs the outputs depend on.")
+                + " " + common.badge(common.MEASURED) + ". Global magnitude prunes layers "
+                "unevenly; the Hessian-based masks follow the inputs the outputs depend on.")
+
+
+def layers_section(cfg, current):
+    st.subheader("Per layer, every method: reconstruction errors and seconds")
+    chosen = current["methods"][cfg["method"]]
+    names = [r["name"].removeprefix("blocks.") for r in chosen["layers"]]
     methods = current["methods"]
     cal = {m: [r["output_error"] for r in v["layers"]] for m, v in methods.items()}
     held = {m: [r["heldout_output_error"] for r in v["layers"]] for m, v in methods.items()}
@@ -319,7 +387,12 @@ def layers_section(cfg, current):
                 + common.badge(common.MEASURED) + ": OBS and ADMM minimise the calibration "
                 "error layer by layer; the held-out column shows whether that carries to "
                 "unseen inputs. I-OBS is compared with the same dense layers: its dense "
-                "updates chase the task loss, not each layer's copy of the dense outputs.")
+                "updates chase the task loss, not each layer's copy of the dense outputs. "
+                "The pass is sequential, so each method's layer sees the outputs of its own "
+                "pruned layers before it; pruned one at a time on the dense inputs instead "
+                "(`python benchmarks/prune_methods.py --isolated`), every ViT layer orders "
+                "errors as ADMM ≤ SparseGPT ≤ OBD ≤ magnitude, while Wanda, OBD's score with every "
+                "row losing the same share, can do worse than magnitude (block 0's qkv).")
 
 
 def table_frame(table):
@@ -357,6 +430,17 @@ def speed_section(info):
         "pattern such as 2:4 on recent GPUs.")
 
 
+def metrics_row(cfg, dense, chosen):
+    metric = dense["metric"]
+    a, b, c = st.columns(3)
+    a.metric(f"Dense test {metric} (measured here)", fmt(metric, dense["test"]))
+    b.metric(f"{LABELS[cfg['method']]} at {cfg['sparsity']:.0%}", fmt(metric, chosen["test"]),
+             delta=(f"{100 * (chosen['test'] - dense['test']):+.1f} points"
+                    if metric == "accuracy" else f"{chosen['test'] - dense['test']:+.3f}"),
+             delta_color="normal" if metric == "accuracy" else "inverse")
+    c.metric("Prune time (measured here)", f"{chosen['seconds']:.2f} s")
+
+
 def main():
     cfg = sidebar()
     intro()
@@ -373,23 +457,23 @@ def main():
                      "cannot keep two of every four)", "choose another method or unstructured")
         return
     ensure_model(cfg["name"])
-    grid, current, errors = gather(cfg, knobs)
+    dense = dense_quality(cfg["name"])
+    # The selected method first (one prune, a second or two): its numbers and masks show
+    # before the sweep of every method, which fills in below with its progress.
+    with st.spinner(f"Pruning with {LABELS[cfg['method']]}…"):
+        chosen = prune_one(cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"], knobs)
+    if "error" in chosen:
+        common.error(chosen["error"], "move the highlighted control back into range")
+        return
+    metrics_row(cfg, dense, chosen)
+    chosen_section(cfg, chosen)
+    st.subheader("Quality vs sparsity, all methods")
+    slot = st.empty()
+    grid, current, errors = gather(cfg, knobs, draw=sweep_drawer(cfg, slot, dense))
     if errors:
         common.error(errors[0], "move the highlighted control back into range")
         return
-    dense = current["dense"]
-    chosen = current["methods"][cfg["method"]]
-    a, b, c = st.columns(3)
-    a.metric(f"Dense test {current['metric']} (measured here)", fmt(current["metric"],
-                                                                     dense["test"]))
-    b.metric(f"{LABELS[cfg['method']]} at {cfg['sparsity']:.0%}",
-             fmt(current["metric"], chosen["test"]),
-             delta=(f"{100 * (chosen['test'] - dense['test']):+.1f} points"
-                    if current["metric"] == "accuracy" else
-                    f"{chosen['test'] - dense['test']:+.3f}"),
-             delta_color="normal" if current["metric"] == "accuracy" else "inverse")
-    c.metric("Prune time (measured here)", f"{chosen['seconds']:.2f} s")
-    xs, quality = sweep_section(cfg, grid, current)
+    xs, quality = sweep_section(cfg, slot, grid, current)
     versus_section(cfg, grid, current)
     rounds_section(current)
     layers_section(cfg, current)

@@ -1,9 +1,25 @@
-"""Shared fixtures: the array backends every numerical test runs on."""
+"""Shared fixtures: the array backends every numerical test runs on; a private HOME."""
+
+import atexit
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
 
 from iobs import backend
+
+
+def pytest_configure(config):
+    """Streamlit keeps disk-cached results in ``~/.streamlit/cache`` (the Prune page's
+    prunes always, every shared result under ``serve``): the tests, and the servers they
+    start, get a fresh HOME so that they never read what a user's server or an earlier run
+    kept there, and leave nothing behind."""
+    home = tempfile.mkdtemp(prefix="iobs-tests-home-")
+    os.environ["HOME"] = home
+    atexit.register(shutil.rmtree, home, True)
+
 
 BACKENDS = ["numpy", pytest.param("cupy", marks=pytest.mark.gpu)]
 

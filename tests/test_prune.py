@@ -154,6 +154,38 @@ def test_import_iobs_and_the_prune_cli_do_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+def test_digits_read_without_sklearn_are_sklearns_digits_and_splits():
+    from sklearn.datasets import load_digits
+
+    images, target = data.load_digits()
+    d = load_digits()
+    assert np.array_equal(images, d.images) and np.array_equal(target, d.target)
+    frozen = np.load(data.SPLIT_FILE)
+    fresh = data.split_indices(target)          # scikit-learn's split, as trained on
+    assert all(np.array_equal(frozen[k], fresh[k]) for k in data.SPLITS)
+    rows = np.concatenate([frozen[k] for k in data.SPLITS])
+    assert sorted(rows) == list(range(len(target)))  # a partition of the 1797 images
+    assert len(frozen["val"]) == data.VAL_DIGITS
+
+
+def test_parameters_digest_is_the_same_for_a_copy_and_changes_with_one_weight(vit):
+    import copy
+
+    import torch
+
+    twin = copy.deepcopy(vit)
+    assert P.parameters_digest(twin) == P.parameters_digest(vit)
+    with torch.no_grad():
+        next(twin.parameters()).view(-1)[0] += 1e-3
+    assert P.parameters_digest(twin) != P.parameters_digest(vit)
+
+
+def test_loading_the_digits_does_not_import_sklearn():
+    code = ("import sys; from iobs.prune import data; data.eval_batch('vit', 'test'); "
+            "assert 'sklearn' not in sys.modules, 'sklearn was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
 def test_figures_are_built_from_plain_arrays():
     fig = figures.quality_figure([0.3, 0.5], {"obs": [0.97, 0.96]}, 0.972, "accuracy",
                                  selected=0.5, extra={"obs": (0.5, 0.95)})

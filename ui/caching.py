@@ -13,7 +13,9 @@
   recomputed instead of read back. (Streamlit keys a cached function by its own source only;
   renaming it per code version is the one hook it offers for the code it calls.)
 
-A plain ``streamlit run app.py`` (and every test) keeps results in memory only.
+A plain ``streamlit run app.py`` keeps results in memory only, except those of functions
+marked ``disk=True`` (the Prune page's prunes), which Streamlit's disk cache keeps under any
+server. The tests point ``HOME`` at a temporary folder, so they never read a user's cache.
 """
 
 from __future__ import annotations
@@ -58,10 +60,12 @@ def _once(decorator, func, **options):
     return _MADE[key]
 
 
-def shared(*, max_entries: int):
-    """Decorator: ``st.cache_data`` keeping at most ``max_entries`` results, shared through
-    the disk by the worker processes of ``serve``."""
-    persist = "disk" if os.environ.get(SHARED_CACHE_ENV) else None
+def shared(*, max_entries: int, disk: bool = False):
+    """Decorator: ``st.cache_data`` keeping at most ``max_entries`` results in memory,
+    shared through the disk by the worker processes of ``serve``; ``disk=True`` keeps them
+    on disk under any server (results worth keeping across restarts, such as a model's
+    prunes: a restarted server reads them back instead of computing them again)."""
+    persist = "disk" if disk or os.environ.get(SHARED_CACHE_ENV) else None
 
     def wrap(func):
         func.__qualname__ = f"{func.__qualname__}__iobs_{CODE}"

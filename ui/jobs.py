@@ -42,10 +42,12 @@ class LRUStore:
 
 
 def run_in_threads(fn: Callable, jobs: Iterable, *, workers: int,
-                   tick: Callable[[float], None] | None = None, name: str = "job") -> dict:
+                   tick: Callable[[float], None] | None = None, name: str = "job",
+                   results: dict | None = None) -> dict:
     """``{job: fn(job)}`` for every job, ``workers`` at a time in threads that carry the
-    session's context; ``tick(fraction)`` as jobs finish. A rerun does not wait for jobs
-    still queued when this returns early (they are cancelled)."""
+    session's context; ``tick(fraction)`` as jobs finish, on the calling thread (so it may
+    draw), with the finished ones already in ``results`` when a dict is passed to fill. A
+    rerun does not wait for jobs still queued when this returns early (they are cancelled)."""
     jobs = list(jobs)
     ctx = internals.current_session()
 
@@ -53,7 +55,7 @@ def run_in_threads(fn: Callable, jobs: Iterable, *, workers: int,
         internals.attach_session(threading.current_thread(), ctx)
         return job, fn(job)
 
-    results = {}
+    results = {} if results is None else results
     pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
     try:
         for f in as_completed([pool.submit(work, job) for job in jobs]):

@@ -16,7 +16,7 @@ True
 """
 
 __all__ = ["DEFAULTS", "METHODS", "MODELS", "PruneReport", "evaluate", "load_model",
-           "min_calibration", "prune"]
+           "min_calibration", "parameters_digest", "prune"]
 
 
 def __getattr__(name: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import os
 import threading
@@ -23,7 +24,7 @@ from .metrics import metric_name, scores, task_of
 from .models import prunable_layers
 
 __all__ = ["DEFAULTS", "METHODS", "MODELS", "PruneReport", "evaluate", "load_model",
-           "min_calibration", "prune"]
+           "min_calibration", "parameters_digest", "prune"]
 
 MODELS = ("vit", "gpt")
 METHODS = ("magnitude", "magnitude-global", "obd", "wanda", "obs", "admm", "iobs")
@@ -62,6 +63,17 @@ def load_model(name: str, *, progress: Callable[[float, str], None] | None = Non
             model.eval().requires_grad_(False)
             _CACHE[name] = model
         return _CACHE[name]
+
+
+def parameters_digest(model: nn.Module) -> str:
+    """12 hex digits of a sha1 over the model's parameters and buffers (names, dtypes,
+    shapes and values): what identifies "this model" in a key of results kept on disk."""
+    h = hashlib.sha1()
+    for name, value in model.state_dict().items():
+        array = value.detach().cpu().numpy()
+        h.update(f"{name}:{array.dtype}:{array.shape}".encode())
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()[:12]
 
 
 def evaluate(model: nn.Module, split: str = "test") -> dict[str, float]:

@@ -13,8 +13,11 @@ Splits (fixed, seed-independent so that a checkpoint always meets the same test 
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,6 +31,8 @@ _INDEX = {c: i for i, c in enumerate(VOCAB)}
 _UNKNOWN = _INDEX["?"]
 EVAL_WINDOWS = 128  # text windows per evaluation: 8192 characters, ~0.1 s on one thread
 VAL_DIGITS = 180
+SPLITS = ("train", "val", "test")
+SPLIT_FILE = Path(__file__).resolve().parent / "checkpoints" / "digits-split.npz"
 
 
 @dataclass(frozen=True)
@@ -55,17 +60,43 @@ def decode(tokens) -> str:
 
 @cache
 def _digits() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    from sklearn.datasets import load_digits
+    images, target = load_digits()
+    X = (images / 16.0).astype(np.float32)  # (1797, 8, 8) in [0, 1]
+    with np.load(SPLIT_FILE) as frozen:
+        return {split: (X[frozen[split]], target[frozen[split]]) for split in SPLITS}
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled digits: images (1797, 8, 8) float64 in 0..16, labels int64.
+
+    Read from the CSV scikit-learn ships, located without importing scikit-learn (the
+    import costs ~1.3 s of the Prune page's first visit); where that file is not found,
+    through ``sklearn.datasets.load_digits``. A test checks both give the same arrays.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    csv = Path(next(iter(spec.submodule_search_locations or ()), "")) / "datasets" / "data" \
+        / "digits.csv.gz" if spec else None
+    if csv is None or not csv.is_file():
+        from sklearn.datasets import load_digits as sklearn_digits
+
+        d = sklearn_digits()
+        return d.images, d.target.astype(np.int64)
+    with gzip.open(csv, "rt") as f:
+        table = np.loadtxt(f, delimiter=",")                   # (1797, 65): pixels, label
+    return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+
+
+def split_indices(target: np.ndarray) -> dict[str, np.ndarray]:
+    """The digits splits as row indices, made with scikit-learn exactly as the checkpoints'
+    data were (stratified 80/20, then ``VAL_DIGITS`` of the 80% as "val", ``random_state=0``);
+    :data:`SPLIT_FILE` holds their result, so that loading the data needs no scikit-learn."""
     from sklearn.model_selection import train_test_split
 
-    d = load_digits()
-    X = (d.images / 16.0).astype(np.float32)  # (1797, 8, 8) in [0, 1]
-    y = d.target.astype(np.int64)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
-    Xtr, Xva, ytr, yva = train_test_split(
-        Xtr, ytr, test_size=VAL_DIGITS, stratify=ytr, random_state=0
-    )
-    return {"train": (Xtr, ytr), "val": (Xva, yva), "test": (Xte, yte)}
+    rows = np.arange(len(target))
+    train, test = train_test_split(rows, test_size=0.2, stratify=target, random_state=0)
+    train, val = train_test_split(train, test_size=VAL_DIGITS, stratify=target[train],
+                                  random_state=0)
+    return {"train": train, "val": val, "test": test}
 
 
 @cache

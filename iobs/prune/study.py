@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -60,13 +61,24 @@ def sweep(model: nn.Module, *, sparsities=SWEEP_SPARSITIES, methods=METHODS,
     return out
 
 
+_DENSE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> test predictions
+
+
+@torch.no_grad()
+def _dense_digits(model: nn.Module) -> np.ndarray:
+    """The dense ViT's test predictions, once per model (a model is never modified)."""
+    if model not in _DENSE:
+        _DENSE[model] = model(data.eval_batch("vit", "test").inputs)[0].argmax(-1).numpy()
+    return _DENSE[model]
+
+
 @torch.no_grad()
 def predictions(model: nn.Module, pruned: nn.Module, *, count: int = 12, prompt: str = "The ",
                 length: int = 120) -> dict:
     """Dense vs pruned outputs: test digits (disagreements first) or greedy generated text."""
     if task_of(model) == "vit":
         test = data.eval_batch("vit", "test")
-        dense_pred = model(test.inputs)[0].argmax(-1).numpy()
+        dense_pred = _dense_digits(model)
         pruned_pred = pruned(test.inputs)[0].argmax(-1).numpy()
         order = np.argsort(dense_pred == pruned_pred, kind="stable")[:count]
         return {"images": test.inputs[order].numpy(), "labels": test.targets[order].numpy(),

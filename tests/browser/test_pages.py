@@ -115,3 +115,20 @@ def test_play_advances_the_animation(page, app_url, wait_for_app):
     page.wait_for_function("() => window.__frames.length >= 3", timeout=30_000)
     names = page.evaluate("() => window.__frames.map(Number)")
     assert names[:3] == sorted(set(names[:3]))                   # t advances frame by frame
+
+
+def test_prune_page_draws_the_chosen_method_then_the_sweep_and_keeps_them_on_disk(
+        page, app_url, wait_for_app):
+    """The Prune page's own method comes first (its masks), the sweep of every method after
+    it; a plain server keeps the prunes on disk (Streamlit's cache in ~/.streamlit, where
+    the tests' HOME points at a fresh folder) for the next start to read back."""
+    page.goto(f"{app_url}/prune")
+    wait_for_app(page, 6)     # masks, sweep, rounds, per-layer errors, digits, speed
+    assert page.locator("[data-testid='stException']").count() == 0
+    titles = page.locator(GRAPH).evaluate_all(
+        "gds => gds.map(gd => (gd.layout.title && gd.layout.title.text) || '')")
+    masks = next(i for i, t in enumerate(titles) if "Masks" in t)
+    sweep = next(i for i, t in enumerate(titles) if "Quality vs sparsity" in t)
+    assert masks < sweep, titles
+    kept = list((Path.home() / ".streamlit" / "cache").glob("*.memo"))
+    assert len(kept) >= 7 * 9, f"{len(kept)} prunes kept on disk"   # 7 methods x 9 sparsities
