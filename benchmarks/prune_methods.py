@@ -5,13 +5,16 @@ GPT perplexity), the mean over the 8 block linears of the relative output error
 ‖(Ŵ − W)X‖ / ‖WX‖ on the calibration inputs and on held-out inputs (the "val" split, its
 Hessians taken in the same sequential pass; ALPS, Meng et al. 2024, Table 1), the seconds
 of the layer kernels and of the whole prune (Hessians, evaluation of I-OBS rounds...).
-Then the per-layer errors of the ViT at 70% unstructured, and optionally I-OBS(T) vs ADMM
-over calibration sizes. Page defaults throughout (ViT: 256 images, GPT: 128 windows,
+Then the per-layer errors of the ViT at 70% unstructured, the same layers pruned one at a
+time on the *dense* model's inputs (``--isolated``: every method sees the same X, so a
+layer's errors compare the solvers alone; in the sequential pass each method's layer sees
+the outputs of its own pruned layers before it), and optionally I-OBS(T) vs ADMM over
+calibration sizes. Page defaults throughout (ViT: 256 images, GPT: 128 windows,
 damping 0.01, I-OBS T = 5); ``iobs-fresh`` is I-OBS(T) with a fresh calibration batch per
 round (the paper's §4.2). One torch thread, one BLAS thread.
 
     python benchmarks/prune_methods.py [--models vit gpt] [--calibrations 32 128 512]
-                                       [--json results.json]
+                                       [--isolated] [--json results.json]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from iobs import prune as P
 
 SETTINGS = [(0.5, "unstructured"), (0.7, "unstructured"), (0.9, "unstructured"), (0.5, "2:4")]
 LAYER_METHODS = ("magnitude", "wanda", "obs", "admm")   # the per-layer table
+ISOLATED_METHODS = ("magnitude", "obd", "wanda", "obs", "admm")
 
 
 def _rows():
@@ -62,13 +66,55 @@ def _cell(r: dict | None) -> str:
     return f"{q:>7} {r['cal_error']:.3f}/{r['held_error']:.3f} {r['seconds']:6.2f}s"
 
 
+def isolated(sparsity: float, methods=ISOLATED_METHODS) -> dict:
+    """{layer: {method: relative output error}} of the ViT's block linears, each pruned
+    alone on the dense model's calibration inputs (page defaults: 256 images, damping
+    0.01); OBD is Wanda's score compared over the whole layer instead of within each row."""
+    from iobs.prune import data, methods as M
+    from iobs.prune.hessians import layer_hessians
+    from iobs.prune.models import prunable_layers
+
+    model = P.load_model("vit")
+    layers = prunable_layers(model)
+    H = layer_hessians(model, layers, data.calibration_batch("vit", 256, seed=0))
+    out = {}
+    for name, layer in layers:
+        W = layer.weight.detach().double().numpy()
+        out[name] = {m: float(np.sqrt(M.relative_error(W, M.kernel(
+            m, W, H[name], sparsity, "unstructured", 0.01, 128, 1.0)[0], H[name])))
+            for m in methods}
+    return out
+
+
+def print_isolated(sparsities=(0.5, 0.7)) -> None:
+    for s in sparsities:
+        table = isolated(s)
+        print(f"\n# vit, {s:.0%} unstructured, each layer alone on the dense inputs: "
+              "‖ΔW X‖/‖W X‖ (calibration)")
+        print(f"{'layer':<20}" + "".join(f"{m:>11}" for m in ISOLATED_METHODS))
+        for name, row in table.items():
+            print(f"{name:<20}" + "".join(f"{row[m]:>11.4f}" for m in ISOLATED_METHODS))
+        for m in ("wanda", "obd"):
+            out = [n for n, r in table.items() if not r["obs"] <= r[m] <= r["magnitude"]]
+            print(f"# {m} between SparseGPT and magnitude: "
+                  f"{'every layer' if not out else 'not on ' + ', '.join(out)}")
+        worse = [n for n, r in table.items() if r["admm"] > r["obs"]]
+        print("# ADMM <= SparseGPT: " + ("every layer" if not worse else
+                                          "not on " + ", ".join(worse)))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=P.MODELS, default=list(P.MODELS))
     parser.add_argument("--calibrations", nargs="*", type=int, default=[],
                         help="also compare I-OBS(T) with ADMM at these calibration sizes")
     parser.add_argument("--json", type=Path, default=None, help="write every result here")
+    parser.add_argument("--isolated", action="store_true",
+                        help="only the ViT's layers pruned one at a time on dense inputs")
     args = parser.parse_args(argv)
+    if args.isolated:
+        print_isolated()
+        return 0
 
     results, wall0 = [], time.perf_counter()
     for name in args.models:

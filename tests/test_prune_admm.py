@@ -182,6 +182,30 @@ def test_admm_beats_sparsegpt_on_every_vit_layer_at_70_percent(vit):
 
 
 @pytestmark_torch
+@pytest.mark.parametrize("sparsity", [0.5, 0.7])
+def test_on_the_same_dense_inputs_the_layer_solvers_order_as_their_information(vit, sparsity):
+    """Each ViT layer pruned alone on the dense model's inputs (every method sees the same
+    X): ADMM <= SparseGPT <= OBD <= magnitude on every layer. OBD is Wanda's score compared
+    over the whole layer; Wanda's per-row comparison (every row loses the same share) is
+    what puts it above magnitude on blocks.0.attn.qkv (``benchmarks/prune_methods.py
+    --isolated``), so for Wanda only the bound by SparseGPT is asserted."""
+    from iobs.prune import data
+    from iobs.prune import methods as M
+    from iobs.prune.hessians import layer_hessians
+    from iobs.prune.models import prunable_layers
+
+    layers = prunable_layers(vit)
+    H = layer_hessians(vit, layers, data.calibration_batch("vit", 256, seed=0))
+    for name, layer in layers:
+        W = layer.weight.detach().double().numpy()
+        err = {m: M.relative_error(W, M.kernel(m, W, H[name], sparsity, "unstructured", 0.01,
+                                               128, 1.0)[0], H[name])
+               for m in ("magnitude", "obd", "wanda", "obs", "admm")}
+        assert err["admm"] <= err["obs"] <= err["obd"] <= err["magnitude"], (name, err)
+        assert err["obs"] <= err["wanda"], (name, err)   # no update never beats OBS's
+
+
+@pytestmark_torch
 @pytest.mark.parametrize("kwargs, name", [
     ({"method": "admm", "rho": 0.0}, "rho"), ({"method": "admm", "rho": -2.0}, "rho"),
     ({"method": "admm", "calibration": 4}, "calibration"),

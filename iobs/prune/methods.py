@@ -81,12 +81,14 @@ def dense_weights(model: nn.Module) -> list[np.ndarray]:
     return [_weight(layer) for _, layer in prunable_layers(model)]
 
 
-def _relative(W_ref, W_hat, H) -> float:
+def relative_error(W_ref, W_hat, H) -> float:
+    """tr(ΔW H ΔWᵀ) / tr(W H Wᵀ): the squared relative output error ‖(Ŵ − W)X‖²/‖WX‖²."""
     base = max(lw.reconstruction_error(W_ref, np.zeros_like(W_ref), H), np.finfo(float).tiny)
     return lw.reconstruction_error(W_ref, W_hat, H) / base
 
 
-def _kernel(method, W, H, sparsity, pattern, damping, blocksize, rho):
+def kernel(method, W, H, sparsity, pattern, damping, blocksize, rho):
+    """One layer pruned by ``method`` (not magnitude-global): (W_hat, keep)."""
     if method == "magnitude":
         return lw.magnitude_prune(W, sparsity, pattern=pattern)
     if method == "obd":
@@ -127,14 +129,14 @@ def prune_layers(model: nn.Module, method: str, sparsity: float, *, calibration:
                 keep = global_masks[b * per_block + j]
                 W_hat = np.where(keep, W, 0.0)
             else:
-                W_hat, keep = _kernel(method, W, H, sparsity, pattern, damping, blocksize,
+                W_hat, keep = kernel(method, W, H, sparsity, pattern, damping, blocksize,
                                        rho)
             seconds = time.perf_counter() - t0
             W_ref = W if reference is None else reference[b * per_block + j]
             results.append(LayerResult(
                 name=name, shape=W.shape, sparsity=float(1.0 - keep.mean()),
-                error=_relative(W_ref, W_hat, H), keep=keep, seconds=seconds,
-                heldout_error=None if Hh is None else _relative(W_ref, W_hat, Hh[name])))
+                error=relative_error(W_ref, W_hat, H), keep=keep, seconds=seconds,
+                heldout_error=None if Hh is None else relative_error(W_ref, W_hat, Hh[name])))
             _write(layer, W_hat)
     return results
 
