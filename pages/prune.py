@@ -44,7 +44,7 @@ SPEED_REPEATS = 5  # interleaved timings per figure of "Sparsity is not speed" (
 LABELS = figures.LABELS
 
 
-@st.cache_resource(show_spinner=False)
+@caching.resource(max_entries=len(MODELS))
 def get_model(name):
     """The trained model, shared by all sessions (never modified: prune() copies it)."""
     return P.load_model(name)
@@ -58,14 +58,14 @@ def ensure_model(name):
     return get_model(name)
 
 
-@st.cache_resource(show_spinner=False)
+@caching.resource(max_entries=len(MODELS))
 def model_digest(name):
     """A hash of the loaded model's parameters: part of every kept prune's key, so a
     retrained model is pruned afresh instead of read back from the disk."""
     return P.parameters_digest(get_model(name))
 
 
-@st.cache_data(show_spinner=False)
+@caching.memory(max_entries=len(MODELS))
 def dense_quality(name):
     model = get_model(name)
     test, val = P.evaluate(model), P.evaluate(model, "val")
@@ -79,7 +79,7 @@ def knobs_for(method, knobs):
     return knobs if method == "iobs" else knobs | IOBS_ONLY
 
 
-@st.cache_resource(show_spinner=False)
+@caching.resource()
 def trajectories():
     """The longest I-OBS run computed so far for each setting but the rounds, every round
     kept (:func:`iobs.prune.study.iobs_trajectory`), shared by all sessions: fewer rounds
@@ -133,7 +133,7 @@ def detail(name, method, sparsity, pattern, calibration, damping, rounds, lr, se
             "speed": study.speed(model, pruned, repeats=SPEED_REPEATS)}
 
 
-@st.cache_resource(show_spinner=False)
+@caching.resource()
 def gathered():
     """What :func:`gather` assembled, per setting, shared by all sessions and never
     modified: a cached rerun reads it here instead of looking up (and unpickling) every
