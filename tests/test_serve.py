@@ -53,10 +53,29 @@ def test_config_names_every_worker_and_keeps_websockets_and_stickiness():
     (["--workers", "0"], "--workers must be in"),
     (["--upstream", "nohost"], "--upstream must be HOST:PORT"),
     (["--port", "70000"], "--port must be in"),
+    (["--cache-disk", "lots"], "--cache-disk must be a size"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(args, match):
     out = _cli("serve", *args, "--print-config")
     assert out.returncode == 2 and match in out.stderr and "Traceback" not in out.stderr
+
+
+def test_disk_cache_keeps_the_newest_results_within_its_bound(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    folder = tmp_path / ".streamlit" / "cache"
+    folder.mkdir(parents=True)
+    for i in range(5):                               # 1 kB each, the first written oldest
+        f = folder / f"f{i}.memo"
+        f.write_bytes(b"x" * 1024)
+        os.utime(f, (1000 + i, 1000 + i))
+    (folder / "other.txt").write_bytes(b"y" * 4096)  # not a cached result: never touched
+    assert serve.disk_cache() == (5, 5 * 1024)
+    assert serve.disk_cache(limit=int(2.5 * 1024)) == (2, 2 * 1024)
+    assert sorted(f.name for f in folder.iterdir()) == ["f3.memo", "f4.memo", "other.txt"]
+    assert serve.disk_cache(clear=True) == (0, 0)
+    assert serve.size_bytes("512mb") == 512 * 2**20 and serve.size_bytes("2GB") == 2 * 2**30
+    with pytest.raises(ValueError, match="512mb or 2gb"):
+        serve.size_bytes("2 gigs")
 
 
 def _free_block(n: int) -> int:

@@ -20,6 +20,7 @@ server. The tests point ``HOME`` at a temporary folder, so they never read a use
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import streamlit as st
 
 import iobs
+from iobs.cli import serve
 from iobs.cli.serve import SHARED_CACHE_ENV
 
 __all__ = ["CODE", "memory", "resource", "shared"]
@@ -66,6 +68,8 @@ def shared(*, max_entries: int, disk: bool = False):
     on disk under any server (results worth keeping across restarts, such as a model's
     prunes: a restarted server reads them back instead of computing them again)."""
     persist = "disk" if disk or os.environ.get(SHARED_CACHE_ENV) else None
+    if persist:
+        _trim_disk()
 
     def wrap(func):
         func.__qualname__ = f"{func.__qualname__}__iobs_{CODE}"
@@ -73,6 +77,18 @@ def shared(*, max_entries: int, disk: bool = False):
                      persist=persist)
 
     return wrap
+
+
+@functools.cache
+def _trim_disk() -> tuple[int, int]:
+    """Once per process, before the first result is kept on disk: the oldest-written
+    results go until the disk cache fits ``IOBS_CACHE_DISK`` (default 2gb; ``serve
+    --cache-disk``). Entries of older code versions are never read again, so they go first."""
+    try:
+        limit = serve.size_bytes(os.environ.get(serve.DISK_CACHE_ENV, serve.CACHE_DISK))
+    except ValueError:                  # a malformed bound: the default one, not a crash
+        limit = serve.size_bytes(serve.CACHE_DISK)
+    return serve.disk_cache(limit=limit)
 
 
 def memory(*, max_entries: int | None = None):

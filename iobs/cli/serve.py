@@ -31,8 +31,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["SHARED_CACHE_ENV", "add_parser", "disk_cache", "find_nginx", "main",
-           "nginx_config", "stop_processes", "streamlit_command", "wait_healthy"]
+__all__ = ["DISK_CACHE_ENV", "SHARED_CACHE_ENV", "add_parser", "disk_cache", "find_nginx",
+           "main", "nginx_config", "size_bytes", "stop_processes", "streamlit_command",
+           "wait_healthy"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
@@ -55,6 +56,8 @@ them in memory (Streamlit's server.maxCacheDataSize) and all share Streamlit's d
 """
 SHARED_CACHE_ENV = "IOBS_SHARED_CACHE"   # read by ui.caching: persist results to disk
 CACHE_MEMORY = "512mb"
+DISK_CACHE_ENV = "IOBS_CACHE_DISK"      # the disk cache's bound, read by ui.caching
+CACHE_DISK = "2gb"
 _SIZE = re.compile(r"^(\d+(\.\d+)?)(kb|mb|gb)$", re.IGNORECASE)
 
 
@@ -73,6 +76,9 @@ def add_parser(sub) -> None:
                    help=f"cached results each worker keeps in memory (default {CACHE_MEMORY})")
     p.add_argument("--dask", default=None, metavar="ADDRESS",
                    help="a Dask scheduler for the Phase page's work (default: local processes)")
+    p.add_argument("--cache-disk", default=CACHE_DISK, metavar="SIZE",
+                   help=f"the shared disk cache's bound; the oldest results go first "
+                        f"(default {CACHE_DISK})")
     p.add_argument("--clear-cache", action="store_true",
                    help="empty the shared disk cache of results before starting")
     p.add_argument("--print-config", action="store_true",
@@ -85,9 +91,10 @@ def _check(args) -> list[str]:
         raise ValueError(f"--workers must be in [1, {MAX_WORKERS}]; got {args.workers}")
     if not 1 <= args.port <= 65535 - args.workers:
         raise ValueError(f"--port must be in [1, {65535 - args.workers}]; got {args.port}")
-    if not _SIZE.match(str(args.cache_memory)):
-        raise ValueError(f"--cache-memory must be a size such as 512mb or 2gb; got "
-                         f"{args.cache_memory!r}")
+    for flag, value in (("--cache-memory", args.cache_memory),
+                        ("--cache-disk", args.cache_disk)):
+        if not _SIZE.match(str(value)):
+            raise ValueError(f"{flag} must be a size such as 512mb or 2gb; got {value!r}")
     for u in args.upstream:
         host, _, port = u.rpartition(":")
         if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
@@ -111,16 +118,34 @@ def _unspecified(host: str) -> bool:
         return False
 
 
-def disk_cache(clear: bool = False) -> tuple[int, int]:
+def size_bytes(text: str) -> int:
+    """``"512mb"`` -> 536870912 (kb, mb, gb; powers of 1024)."""
+    m = _SIZE.match(str(text).strip())
+    if not m:
+        raise ValueError(f"a size must look like 512mb or 2gb; got {text!r}")
+    return int(float(m.group(1)) * {"kb": 2**10, "mb": 2**20, "gb": 2**30}[m.group(3).lower()])
+
+
+def disk_cache(clear: bool = False, limit: int | None = None) -> tuple[int, int]:
     """(files, bytes) of results in Streamlit's disk cache (``~/.streamlit/cache``, shared by
-    the workers); ``clear`` deletes them first (what ``streamlit cache clear`` removes)."""
+    the workers); ``clear`` deletes them first (what ``streamlit cache clear`` removes), and
+    ``limit`` (bytes) deletes the oldest-written ones until the rest fit: Streamlit bounds
+    what it keeps in memory (``server.maxCacheDataSize``) but not its disk folder."""
     folder = Path.home() / ".streamlit" / "cache"
-    files = sorted(folder.glob("*.memo")) if folder.is_dir() else []
-    if clear:
-        for f in files:
-            f.unlink(missing_ok=True)
-        files = []
-    return len(files), sum(f.stat().st_size for f in files)
+    found = []
+    for f in folder.glob("*.memo") if folder.is_dir() else []:
+        try:
+            st = f.stat()
+        except FileNotFoundError:                  # another worker trimmed it meanwhile
+            continue
+        found.append((st.st_mtime, st.st_size, f))
+    found.sort()                                   # oldest first
+    total = sum(size for _, size, _ in found)
+    while found and (clear or (limit is not None and total > limit)):
+        _, size, f = found.pop(0)
+        f.unlink(missing_ok=True)
+        total -= size
+    return len(found), total
 
 
 def find_nginx(path: str | None = None) -> str | None:
@@ -188,10 +213,11 @@ def main(args) -> int:
         (prefix / "tmp" / d).mkdir(parents=True)
         (prefix / "tmp" / d).chmod(0o777)          # nginx's workers may run as nobody
     secret = secrets.token_hex(16)
-    env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secret, SHARED_CACHE_ENV: "1"}
+    env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secret, SHARED_CACHE_ENV: "1",
+           DISK_CACHE_ENV: args.cache_disk}
     if args.dask:
         env["IOBS_DASK_SCHEDULER"] = args.dask     # iobs.research.executors.DASK_ENV
-    files, size = disk_cache(clear=args.clear_cache)
+    files, size = disk_cache(clear=args.clear_cache, limit=size_bytes(args.cache_disk))
     procs = []
     log = print if sys.stderr is None else (lambda *a: print(*a, file=sys.stderr, flush=True))
     stopping = {"now": False}
