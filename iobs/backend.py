@@ -163,8 +163,28 @@ def blas_threads(n: int, d: int):
     (thread start-up and spinning cost more than they bring, and two pools contending on a
     busy machine ran several times slower, measured); otherwise NumPy's pool as it is and
     every other pool (SciPy's, which runs the loop's small factorizations) on one thread, so
-    that no two pools spin at once (1.5x slower at (2000, 10000), measured)."""
+    that no two pools spin at once (1.5x slower at (2000, 10000), measured). Pools already
+    at one thread are left alone (threadpoolctl's own ``limit`` costs 18 us a call,
+    measured, as much as a small problem's whole validation)."""
     if n * d <= _SMALL:
-        return blas_controller().limit(limits=1, user_api="blas")
+        return _one_thread(_blas_libs())
     other = _other_pools()
-    return other.limit(limits=1) if other is not None else contextlib.nullcontext()
+    return _one_thread(other.lib_controllers) if other is not None else contextlib.nullcontext()
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_libs():
+    return blas_controller().select(user_api="blas").lib_controllers
+
+
+@contextlib.contextmanager
+def _one_thread(libs):
+    """Set the pools ``libs`` (threadpoolctl controllers) to one thread; restore on exit."""
+    changed = [(lib, t) for lib in libs if (t := lib.get_num_threads()) != 1]
+    for lib, _ in changed:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, t in changed:
+            lib.set_num_threads(t)

@@ -282,6 +282,12 @@ def _default_damping(spec, logistic: bool, n: int, d: int, k: int) -> float:
     return 1e-3 if n <= d else 0.0
 
 
+def _norm(v) -> float:
+    """Euclidean norm of a vector as ``numpy.linalg.norm`` computes it (the square root of
+    ``v @ v``), without its argument handling (two calls a step)."""
+    return math.sqrt(float(v @ v))
+
+
 def _solve(prob, model, spec, k, eta, damping, tol, max_steps, logistic, fit_intercept,
            y_mean, xp, t_start):
     """The loop (arguments validated). Returns the last iterate, the step count, the
@@ -313,11 +319,12 @@ def _solve(prob, model, spec, k, eta, damping, tol, max_steps, logistic, fit_int
             stopped = f"numerical trouble at step {t}: {exc}; set damping > 0"
             warnings.warn(f"{spec.name}: {stopped}", RuntimeWarning, stacklevel=3)
             break
-        if logistic and fit_intercept and bool(xp.isfinite(new).all()):
+        finite = bool(xp.isfinite(new).all())
+        if logistic and fit_intercept and finite:
             b = _logistic_intercept(prob.X @ new, y_mean, b)
             prob = replace(prob, offset=b)
             model = make_model(prob, damping)
-        f = model.loss(new) if bool(xp.isfinite(new).all()) else math.nan
+        f = model.loss(new) if finite else math.nan
         if loss_diverged(f, f0):
             stopped = f"diverged at step {t} (the loss grew without bound); lower eta"
             warnings.warn(f"{spec.name}: {stopped}", RuntimeWarning, stacklevel=3)
@@ -334,7 +341,7 @@ def _solve(prob, model, spec, k, eta, damping, tol, max_steps, logistic, fit_int
                 stopped = f"loss plateau at step {t}: no decrease in {PATIENCE} steps"
                 break
             continue
-        delta = float(xp.linalg.norm(new - theta))
+        delta = _norm(new - theta)
         S_new = new != 0
         same = bool((S_new == S).all())
         theta, S, steps = new, S_new, t
@@ -342,7 +349,7 @@ def _solve(prob, model, spec, k, eta, damping, tol, max_steps, logistic, fit_int
         times.append(time.perf_counter() - t_start)
         if f < best[0]:
             best = (f, theta, b, eta)
-        norm = float(xp.linalg.norm(theta))
+        norm = _norm(theta)
         if not logistic and interpolates(f, f0, tol=tol):
             stopped = (f"converged at step {t}: the fit reproduces y to rounding (training "
                        f"loss {f:.1e}, a global minimum)")

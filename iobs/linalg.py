@@ -10,10 +10,12 @@ import numpy as np
 from iobs import backend
 from iobs.backend import xp_of
 
-__all__ = ["RESCUE", "FactoredInverse", "cholesky_inverse", "cholesky_inverse_rescued",
+__all__ = ["RESCUE", "CholeskySolver", "FactoredInverse", "cholesky_inverse",
+           "cholesky_inverse_rescued", "cholesky_solver", "cholesky_solver_rescued",
            "inverse_spd", "max_eig"]
 
 RESCUE = 1e-3   # damping of a singular block, relative to its mean diagonal
+_TRSM_MAX = 640  # float32 L^-1 by trsm below this many columns, by trtri from it (measured)
 
 
 def inverse_spd(A, *, overwrite: bool = False):
@@ -56,22 +58,45 @@ def cholesky_inverse(A):
     against 25 ms at m = 600, one thread). NumPy has no triangular routines, so SciPy's LAPACK
     does it; run it inside :func:`iobs.backend.blas_threads`, which keeps SciPy's pool to one
     thread (two pools spinning in one loop ran 1.5x slower, measured). Float32 or float64,
-    as ``A`` is. A non-SPD ``A`` raises ``numpy.linalg.LinAlgError``."""
+    as ``A`` is; in float32 below :data:`_TRSM_MAX` columns :math:`L^{-1}` is a triangular
+    solve against I (trsm), which OpenBLAS runs 2-3x faster than its strtri there (m = 96 to
+    300, one thread, measured; slower from about 800). A non-SPD ``A`` raises
+    ``numpy.linalg.LinAlgError``."""
     xp = xp_of(A)
     if xp is np:
-        from scipy.linalg import lapack
+        from scipy.linalg import blas, lapack
 
         single = A.dtype == np.float32
-        potrf, trtri = (lapack.spotrf, lapack.strtri) if single else (lapack.dpotrf,
-                                                                       lapack.dtrtri)
+        potrf = lapack.spotrf if single else lapack.dpotrf
         L, info = potrf(A, lower=1, clean=1)
-        if info == 0:
-            L, info = trtri(L, lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        if single and L.shape[0] < _TRSM_MAX:
+            return blas.strsm(1.0, L, np.eye(L.shape[0], dtype=np.float32, order="F"),
+                              lower=1, overwrite_b=1)
+        L, info = (lapack.strtri if single else lapack.dtrtri)(L, lower=1)
         if info != 0:
             raise np.linalg.LinAlgError("matrix is not positive definite")
         return L
     L = backend.cholesky(A)
     return backend.solve_triangular(L, xp.eye(A.shape[0], dtype=A.dtype), lower=True)
+
+
+def cholesky_solver(A):
+    r"""A solver for an SPD ``A`` (k, k) kept as its lower Cholesky factor: ``solver @ v``
+    is :math:`A^{-1}v` by two triangular solves (LAPACK potrs on NumPy), never an explicit
+    inverse or :math:`L^{-1}` (trtri would cost more than the factorization itself when the
+    system is solved once or twice). A non-SPD ``A`` raises ``numpy.linalg.LinAlgError``."""
+    xp = xp_of(A)
+    if xp is np:
+        from scipy.linalg import lapack
+
+        # clean=0: the upper triangle keeps A's values; potrs reads the lower one only
+        L, info = lapack.dpotrf(A.T if A.flags.c_contiguous else A, lower=1, clean=0)
+        if info != 0:
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        return CholeskySolver(L)
+    return CholeskySolver(backend.cholesky(A))
 
 
 def max_eig(matvec, d, xp):
@@ -112,6 +137,32 @@ class FactoredInverse:
         return self.Li.T @ (self.Li @ v)
 
 
+class CholeskySolver:
+    r""":math:`A^{-1}` kept as the lower Cholesky factor ``L`` of :math:`A = LL^\top`:
+    ``solver @ v`` solves :math:`LL^\top x = v` (potrs on NumPy, two triangular solves on
+    CuPy)."""
+
+    def __init__(self, L):
+        self.L = L
+
+    def __matmul__(self, v):
+        if xp_of(self.L) is np:
+            from scipy.linalg import lapack
+
+            x, _info = lapack.dpotrs(self.L, v, lower=1)    # L is SPD's factor: info 0
+            return x
+        return backend.cho_solve(self.L, v)
+
+
+def _rescued(H):
+    """``H`` (in float64) plus ``RESCUE`` times its mean diagonal (a fresh array)."""
+    xp = xp_of(H)
+    H = H.astype(xp.float64)
+    H[xp.diag_indices(H.shape[0])] += RESCUE * max(float(xp.diagonal(H).mean()),
+                                                   np.finfo(float).tiny)
+    return H
+
+
 def cholesky_inverse_rescued(H):
     r""":func:`cholesky_inverse` of ``H``, or, when ``H`` is not positive definite, of
     ``H`` (in float64) plus ``RESCUE`` times its mean diagonal: named safeguard "singular
@@ -121,8 +172,14 @@ def cholesky_inverse_rescued(H):
         return cholesky_inverse(H)
     except np.linalg.LinAlgError:
         pass
-    xp = xp_of(H)
-    H = H.astype(xp.float64)
-    H[xp.diag_indices(H.shape[0])] += RESCUE * max(float(xp.diagonal(H).mean()),
-                                                   np.finfo(float).tiny)
-    return cholesky_inverse(H)
+    return cholesky_inverse(_rescued(H))
+
+
+def cholesky_solver_rescued(H):
+    """:func:`cholesky_solver` of ``H`` with the same "singular block" rescue as
+    :func:`cholesky_inverse_rescued`."""
+    try:
+        return cholesky_solver(H)
+    except np.linalg.LinAlgError:
+        pass
+    return cholesky_solver(_rescued(H))

@@ -36,13 +36,15 @@ from iobs._validate import check_memory
 from iobs.backend import xp_of
 from iobs.design import Design
 from iobs.linalg import (FactoredInverse, cholesky_inverse, cholesky_inverse_rescued,
-                         inverse_spd, max_eig)
+                         cholesky_solver, cholesky_solver_rescued, inverse_spd, max_eig)
 
 __all__ = ["FLOAT32_BLOCK", "CurvatureModel", "LeastSquares", "NewtonPoint",
            "SingularHessian", "Smooth", "StepModel", "damping_lambda", "make_model"]
 
 
-FLOAT32_BLOCK = 128  # working-set blocks of this many columns or more are factored in float32
+FLOAT32_BLOCK = 64  # working-set blocks of this many columns or more are factored in float32
+# (64: at 96 columns the float32 Gram + potrf + trsm cost half the float64 ones, measured at
+# (256, 1024, 32); the block only steers, the coefficients stay float64, see block_factor)
 
 
 class SingularHessian(ArithmeticError):
@@ -272,21 +274,24 @@ class LeastSquares:
         if len(idx) == 0:
             return out
         XQ, Ginv = self._gram(idx, strict=False)
-        rhs = XQ.T @ (self.residual(theta) + self.y) / self.n + self.lam * theta[idx] \
-            - eta * g[idx]
-        out[idx] = Ginv @ rhs
+        Xtheta = self.residual(theta) + self.y                          # X_c theta, (n,)
+        rhs = XQ.T @ Xtheta / self.n + self.lam * theta[idx] - eta * g[idx]
+        out[idx] = u = Ginv @ rhs
+        self._res = (out, XQ @ u - self.y)    # the next loss and gradient read it: no gather
         return out
 
     def _gram(self, idx, strict: bool = True):
-        """(X_Q, (X_Q^T X_Q / n + lam I)^{-1}) for support idx; reused while it repeats. A
+        """(X_Q, (X_Q^T X_Q / n + lam I)^{-1}) for support idx, the inverse kept as a
+        Cholesky factor (:func:`iobs.linalg.cholesky_solver`); reused while it repeats. A
         singular system raises ``LinAlgError`` (``strict``) or is rescued."""
         key = self.xp.asnumpy(idx).tobytes() if self.xp is not np else idx.tobytes()
         if self._gram_cache[0] != key:
             XQ = self.design.columns(idx)                               # (n, k) gather
-            G = XQ.T @ XQ / self.n
+            G = XQ.T @ XQ
+            G /= self.n
             G[self.xp.diag_indices(len(idx))] += self.lam
-            Li = cholesky_inverse(G) if strict else cholesky_inverse_rescued(G)
-            self._gram_cache = (key, XQ, FactoredInverse(Li))
+            self._gram_cache = (key, XQ, cholesky_solver(G) if strict else
+                                cholesky_solver_rescued(G))
         return self._gram_cache[1], self._gram_cache[2]
 
     def correction(self, point: NewtonPoint, Q):

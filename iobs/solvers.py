@@ -141,7 +141,8 @@ def iobs_ws_step(theta, m, k, eta):
     g = m.grad(theta)
     inside = theta != 0
     score = xp.where(inside, xp.inf, xp.abs(g))
-    W = xp.flatnonzero(top_k_mask(score, min(int(inside.sum()) + 2 * k, theta.shape[0])))
+    W = xp.flatnonzero(top_k_mask(score, min(int(xp.count_nonzero(inside)) + 2 * k,
+                                             theta.shape[0])))
     Li = m.block_factor(theta, W)                      # (H_WW + lam I)^-1 = Li^T Li
     z = theta[W] - eta * (Li.T @ (Li @ g[W].astype(Li.dtype)))
     Q = top_k_mask(z * z / xp.einsum("ij,ij->j", Li, Li), k)

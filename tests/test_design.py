@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_info
 import iobs
 from iobs import backend
 from iobs.design import Design, scan
-from iobs.linalg import cholesky_inverse
+from iobs.linalg import cholesky_inverse, cholesky_solver
 from iobs.models import LeastSquares, Smooth
 from iobs.projections import obs_correction, top_k_mask
 from iobs.stopping import interpolates
@@ -136,6 +136,32 @@ def test_newton_on_is_the_obs_correction_of_the_newton_point():
                                    atol=1e-12)
         Li = model.block_factor(theta, W)
         np.testing.assert_allclose(Li.T @ Li, np.linalg.inv(HWW), rtol=1e-9, atol=1e-10)
+
+
+def test_newton_on_leaves_the_residual_of_its_point_for_the_next_loss():
+    """The residual newton_on keeps (from its gathered block) is the one a fresh product
+    gives: the loss and the next gradient read it instead of gathering the support again."""
+    rng = np.random.default_rng(8)
+    prob = iobs.make_problem("gaussian", n=80, d=20, k_star=4, seed=6)
+    c = prob.X.mean(0)
+    m = LeastSquares(prob, 0.05, center=c)
+    theta = np.zeros(20)
+    theta[[1, 5, 8, 13]] = rng.standard_normal(4)
+    new = m.newton_on(theta, m.grad(theta), np.array([2, 5, 11, 13]), 0.7)
+    want = (prob.X - c) @ new - prob.y
+    np.testing.assert_allclose(m.residual(new), want, rtol=0, atol=1e-12)
+    assert m.loss(new) == pytest.approx(0.5 * want @ want / prob.n, rel=1e-12)
+
+
+def test_cholesky_solver_solves_and_refuses_indefinite():
+    rng = np.random.default_rng(9)
+    A = rng.standard_normal((40, 9))
+    H = A.T @ A / 40 + 0.1 * np.eye(9)
+    b = rng.standard_normal(9)
+    np.testing.assert_allclose(cholesky_solver(H.copy()) @ b, np.linalg.solve(H, b),
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(np.linalg.LinAlgError):
+        cholesky_solver(H - 2.0 * np.eye(9))
 
 
 def test_a_singular_block_is_rescued_not_fatal():
