@@ -142,10 +142,11 @@ def measure(page: str | None, key: str, values: list, repeats: int, other: str |
 
 def on_a_server(pages: list[str], repeats: int = 10) -> dict:
     """Cached reruns on a real ``streamlit run app.py``: one websocket session per page
-    (:mod:`benchmarks.load`'s protocol client) opens the page, then asks for ``repeats``
-    reruns that change nothing. Per page: (median wall seconds of a rerun as the client sees
-    it, the server process's CPU seconds per rerun, the first visit's :class:`load.Run`: on a
-    fresh server whose disk cache is empty — AppTest keeps its caches in memory)."""
+    (:mod:`benchmarks.load`'s protocol client, keeping a browser's message cache) opens the
+    page, then asks for ``repeats`` reruns that change nothing. Per page: (median wall
+    seconds of a rerun as the client sees it, the server process's CPU seconds per rerun,
+    the first visit's :class:`load.Run`: on a fresh server whose disk cache is empty —
+    AppTest keeps its caches in memory)."""
     import psutil
     import websockets
 
@@ -157,11 +158,13 @@ def on_a_server(pages: list[str], repeats: int = 10) -> dict:
             "pages/").removesuffix(".py")
         state.query_string = urllib.parse.urlencode(QUERY.get(name, {}))
         async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
-            first = await load.script_run(ws, state)
+            cache: dict = {}              # the browser's message cache (load.script_run)
+            first = await load.script_run(ws, state, cache)
             state.page_script_hash = first.page_hash
-            await load.script_run(ws, state)                    # warm every cache
+            await load.script_run(ws, state, cache)             # warm every cache
             cpu0 = sum(proc.cpu_times()[:2])
-            walls = [(await load.script_run(ws, state)).seconds for _ in range(repeats)]
+            walls = [(await load.script_run(ws, state, cache)).seconds
+                     for _ in range(repeats)]
             return (statistics.median(walls), (sum(proc.cpu_times()[:2]) - cpu0) / repeats,
                     first)
 

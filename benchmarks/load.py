@@ -143,17 +143,28 @@ class MemoryWatch(threading.Thread):
             self.halt.wait(self.every)
 
 
-async def script_run(ws, state) -> Run:
+async def script_run(ws, state, cache: dict | None = None) -> Run:
     """Send one rerun request; read until the run finishes (an early finish means the
-    script asked for another run, which follows on its own)."""
+    script asked for another run, which follows on its own).
+
+    ``cache`` (hash -> message, one per connection) does what a browser does: it keeps the
+    large messages the server marks cacheable and names them in the next request
+    (``cached_message_hashes``), so the server sends a reference instead of the payload
+    again, and a reference is read back from it."""
     msg = BackMsg()
     msg.rerun_script.CopyFrom(state)
+    if cache is not None:
+        msg.rerun_script.cached_message_hashes[:] = list(cache)
     t0 = time.perf_counter()
     await ws.send(msg.SerializeToString())
     out, specs = Run(0.0), []
     while True:
         f = ForwardMsg()
         f.ParseFromString(await asyncio.wait_for(ws.recv(), RUN_TIMEOUT_S))
+        if cache is not None and f.WhichOneof("type") == "ref_hash":
+            f = cache[f.ref_hash]
+        elif cache is not None and f.metadata.cacheable and f.hash:
+            cache[f.hash] = f
         kind = f.WhichOneof("type")
         if kind == "new_session":
             out.page_hash = f.new_session.page_script_hash
@@ -224,7 +235,8 @@ async def session(i: int, url: str, page: str, deadline: float, think: float,
     state.query_string, state.page_name = f"seed={seed}", page
     async with websockets.connect(url, subprotocols=["streamlit"], max_size=None,
                                   open_timeout=START_TIMEOUT_S) as ws:
-        first = await script_run(ws, state)
+        cache: dict = {}                       # the browser's message cache
+        first = await script_run(ws, state, cache)
         stats.loads.append(first.seconds)
         if first.first_chart is not None:
             stats.first_charts.append(first.first_chart)
@@ -244,7 +256,7 @@ async def session(i: int, url: str, page: str, deadline: float, think: float,
             state.widget_states.widgets.extend(states.values())
             # a bound widget lives in the URL too: the browser updates it before the rerun
             state.query_string = urllib.parse.urlencode({"seed": seed, **mine})
-            run = await script_run(ws, state)
+            run = await script_run(ws, state, cache)
             stats.reruns.append(run.seconds)
             stats.by_page.setdefault(page, []).append(run.seconds)
             stats.errors += [f"session {i} /{page} {key}={mine[key]}: {e}"

@@ -51,11 +51,21 @@ def get_model(name):
 
 
 def ensure_model(name):
-    """Load (or, if the checkpoint is missing or stale, retrain) with a progress bar."""
-    with common.progress("Loading the model (a missing checkpoint is retrained: 1–2 min)") \
-            as tick:
-        P.load_model(name, progress=lambda f, msg: tick(f))  # fills the library's cache
+    """Load (or, if the checkpoint is missing or stale, retrain) with a progress bar, the
+    first time in this process (later reruns draw no bar: every element costs a cached
+    rerun server time)."""
+    if name not in loaded():
+        with common.progress("Loading the model (a missing checkpoint is retrained: "
+                             "1–2 min)") as tick:
+            P.load_model(name, progress=lambda f, msg: tick(f))  # fills the library's cache
+        loaded().add(name)
     return get_model(name)
+
+
+@caching.resource()
+def loaded():
+    """Names of the models this process has loaded."""
+    return set()
 
 
 @caching.resource(max_entries=len(MODELS))
@@ -133,6 +143,25 @@ def detail(name, method, sparsity, pattern, calibration, damping, rounds, lr, se
             "speed": study.speed(model, pruned, repeats=SPEED_REPEATS)}
 
 
+def details(cfg, knobs):
+    """:func:`detail` of the selected prune, through a shared store (a cached rerun reads
+    it without unpickling and without a spinner)."""
+    key = (cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"],
+           tuple(sorted(knobs_for(cfg["method"], knobs).items())))
+    info = shown_details().get(key)
+    if info is None:
+        with st.spinner("Measuring predictions and latency…"):
+            info = detail(cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"],
+                          **knobs_for(cfg["method"], knobs))
+        shown_details().put(key, info)
+    return info
+
+
+@caching.resource()
+def shown_details():
+    return jobs.LRUStore(GATHERED)
+
+
 @caching.resource()
 def gathered():
     """What :func:`gather` assembled, per setting, shared by all sessions and never
@@ -148,9 +177,7 @@ def gather(cfg, knobs, draw=None):
     a sparsity's prunes are all in (the chart fills in). Returns (grid, current, errors)."""
     name, pattern, sparsity = cfg["name"], cfg["pattern"], cfg["sparsity"]
     grid_key = (name, tuple(sorted(knobs.items())))
-    grid, chosen = gathered().get(grid_key), gathered().get((*grid_key, sparsity, pattern))
-    if grid is not None and pattern == "unstructured" and sparsity in grid:
-        chosen = grid[sparsity]["methods"]      # a slider move along the sweep: a lookup
+    grid, chosen = assembled(cfg, knobs)
     errors = []
     if grid is None or chosen is None:
         with turns.turn("pruning this model"):
@@ -166,6 +193,27 @@ def gather(cfg, knobs, draw=None):
                "calibration": iobs_config.get("calibration"),
                "fresh": iobs_config.get("fresh_calibration", False)}
     return grid, current, errors
+
+
+def assembled(cfg, knobs):
+    """(grid, every method at the chosen setting) as :func:`gather` assembled them, each
+    None when not assembled yet: a lookup in a shared store, no unpickling."""
+    grid_key = (cfg["name"], tuple(sorted(knobs.items())))
+    grid = gathered().get(grid_key)
+    chosen = gathered().get((*grid_key, cfg["sparsity"], cfg["pattern"]))
+    if grid is not None and cfg["pattern"] == "unstructured" and cfg["sparsity"] in grid:
+        chosen = grid[cfg["sparsity"]]["methods"]   # a slider move along the sweep
+    return grid, chosen
+
+
+def selected(cfg, knobs):
+    """The selected method's prune: from the assembled sweep when there is one (a cached
+    rerun then unpickles nothing), else its own cached prune."""
+    chosen = assembled(cfg, knobs)[1]
+    if chosen is not None and cfg["method"] in chosen:
+        return chosen[cfg["method"]]
+    with st.spinner(f"Pruning with {LABELS[cfg['method']]}…"):
+        return prune_one(cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"], knobs)
 
 
 def _gather(cfg, knobs, draw, grid=None):
@@ -460,8 +508,7 @@ def main():
     dense = dense_quality(cfg["name"])
     # The selected method first (one prune, a second or two): its numbers and masks show
     # before the sweep of every method, which fills in below with its progress.
-    with st.spinner(f"Pruning with {LABELS[cfg['method']]}…"):
-        chosen = prune_one(cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"], knobs)
+    chosen = selected(cfg, knobs)
     if "error" in chosen:
         common.error(chosen["error"], "move the highlighted control back into range")
         return
@@ -477,9 +524,7 @@ def main():
     versus_section(cfg, grid, current)
     rounds_section(current)
     layers_section(cfg, current)
-    with st.spinner("Measuring predictions and latency…"):
-        info = detail(cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"],
-                      **knobs_for(cfg["method"], knobs))
+    info = details(cfg, knobs)
     predictions_section(cfg, info)
     speed_section(info)
     numbers = {"sparsity": np.asarray(xs)} | {f"{m} test {current['metric']}": np.asarray(v)

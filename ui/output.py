@@ -58,10 +58,10 @@ def _source(obj) -> str:
 
 
 def show_code(*objects, title: str = "Show the code"):
-    """An expander with the source of each object (the solver step a figure comes from)."""
+    """An expander with the source of each object (the solver step a figure comes from), in
+    one code block (each element is a message a rerun sends: one, not one per object)."""
     with st.expander(title, icon=":material/code:"):
-        for obj in objects:
-            st.code(_source(obj), language="python")
+        st.code("\n\n".join(_source(obj).rstrip() for obj in objects), language="python")
 
 
 def error(what: str, fix: str):
