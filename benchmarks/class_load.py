@@ -33,7 +33,8 @@ ROWS = ("load_p50_ms", "load_p95_ms", "first_chart_p50_ms", "first_chart_p95_ms"
         "cores_busy", "rss_peak_mb")
 
 
-def through_proxy(workers: int, sessions: int, duration: float, think: float) -> dict:
+def through_proxy(workers: int, sessions: int, duration: float, think: float,
+                  same_seed: bool = False) -> dict:
     """The load through ``serve``'s nginx, the serve command's process tree watched."""
     port = load.free_port()
     with tempfile.TemporaryDirectory(prefix="iobs-home-") as home:
@@ -50,7 +51,7 @@ def through_proxy(workers: int, sessions: int, duration: float, think: float) ->
             if not line or not line[0].startswith("http://"):
                 raise RuntimeError("serve did not start")
             return load.main(sessions, duration, think=think, url=line[0].strip(),
-                             watch_pid=proc.pid)
+                             watch_pid=proc.pid, same_seed=same_seed)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
@@ -63,10 +64,14 @@ def main(argv=None) -> int:
     ap.add_argument("--think", type=float, default=2.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--same-seed", action="store_true",
+                    help="every session opens the same link (a class following the "
+                         "lecturer's) instead of a seed of its own")
     a = ap.parse_args(argv)
-    one = load.main(a.sessions, a.duration, think=a.think)
-    many = through_proxy(a.workers, a.sessions, a.duration, a.think)
-    print(f"{a.sessions} sessions, a move every ~{a.think:g} s, {a.duration:g} s, every page "
+    one = load.main(a.sessions, a.duration, think=a.think, same_seed=a.same_seed)
+    many = through_proxy(a.workers, a.sessions, a.duration, a.think, a.same_seed)
+    print(f"{a.sessions} sessions{' on one link' if a.same_seed else ', a seed each'}, "
+          f"a move every ~{a.think:g} s, {a.duration:g} s, every page "
           f"({os.cpu_count()} cores)\n")
     print(f"{'':>22} {'1 process':>12} {f'{a.workers} workers+nginx':>20}")
     for k in ROWS:
@@ -83,6 +88,10 @@ def main(argv=None) -> int:
               or many["isolation_violations"])),
         (f"proxy rerun p95 {gain:.2f}x lower (>= {PROXY_GAIN}x)", gain >= PROXY_GAIN),
     ]
+    for label, r in (("1 process", one), ("proxy", many)):
+        for what in ("error", "isolation"):
+            if r[f"{what}_samples"]:
+                print(f"{label}, {what} samples: {r[f'{what}_samples']}")
     print("\ntargets:")
     for text, ok in checks:
         print(f"  {'ok   ' if ok else 'SHORT'} {text}")

@@ -27,11 +27,13 @@ import asyncio
 import concurrent.futures
 import hashlib
 import json
+import os
 import random
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -100,9 +102,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log) -> subprocess.Popen:
+def start_server(port: int, log, env: dict | None = None) -> subprocess.Popen:
     proc = subprocess.Popen(serve.streamlit_command(port), cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, env=env)
     try:
         serve.wait_healthy(f"http://{HOST}:{port}/_stcore/health", [proc], START_TIMEOUT_S)
     except RuntimeError as exc:
@@ -229,8 +231,8 @@ def check_link(run: Run, seed: int, mine: dict, defaults: dict) -> list[str]:
 
 
 async def session(i: int, url: str, page: str, deadline: float, think: float,
-                  stats: Stats, rng: random.Random):
-    seed = SEED0 + i
+                  stats: Stats, rng: random.Random, same_seed: bool = False):
+    seed = SEED0 if same_seed else SEED0 + i
     state = BackMsg().rerun_script
     state.query_string, state.page_name = f"seed={seed}", page
     async with websockets.connect(url, subprotocols=["streamlit"], max_size=None,
@@ -266,13 +268,13 @@ async def session(i: int, url: str, page: str, deadline: float, think: float,
 
 
 async def drive(base: str, sessions: int, duration: float, think: float, seed: int,
-                pages: list[str]) -> Stats:
+                pages: list[str], same_seed: bool = False) -> Stats:
     """``base``: the server's http://host:port (a single process, or the proxy)."""
     parts = urllib.parse.urlsplit(base)
     stats, url = Stats(), f"ws://{parts.netloc}/_stcore/stream"
     deadline = time.monotonic() + duration
     tasks = [session(i, url, pages[i % len(pages)], deadline, think, stats,
-                     random.Random(seed * 100_003 + i)) for i in range(sessions)]
+                     random.Random(seed * 100_003 + i), same_seed) for i in range(sessions)]
     results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True),
                                      duration + RUN_TIMEOUT_S + START_TIMEOUT_S)
     for i, r in enumerate(results):
@@ -295,10 +297,13 @@ def _pct(xs, q):
 
 def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed: int = 0,
          pages: list[str] | None = None, log_path: Path | None = None, url: str | None = None,
-         watch_pid: int | None = None) -> dict:
+         watch_pid: int | None = None, same_seed: bool = False) -> dict:
     """Run the load test and return its report (see the module docstring). With ``url``
     (e.g. the proxy of ``python -m iobs serve``) no server is started; ``watch_pid`` is
-    then the process whose tree's CPU and memory are reported (none: not reported)."""
+    then the process whose tree's CPU and memory are reported (none: not reported). The
+    server started here gets a fresh HOME: an empty disk cache, so first visits are cold.
+    ``same_seed``: every session opens the same link (a class following the lecturer's),
+    instead of a seed of its own (each first visit then computes its own results)."""
     if not 1 <= sessions <= MAX_SESSIONS or not 0 < duration <= MAX_SECONDS:
         raise ValueError(f"sessions must be in [1, {MAX_SESSIONS}] and duration in "
                          f"(0, {MAX_SECONDS}]; got sessions={sessions}, duration={duration}")
@@ -308,18 +313,18 @@ def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed
         raise ValueError(f"pages must be among {sorted(PAGES)}; got {sorted(unknown)}")
     log_path = log_path or ROOT / "test-output" / "load" / "streamlit-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log:
+    with open(log_path, "w") as log, tempfile.TemporaryDirectory(prefix="iobs-load-") as home:
         server = None
         if url is None:                 # our own single server on a free port
             port = free_port()
-            server = start_server(port, log)
+            server = start_server(port, log, env={**os.environ, "HOME": home})
             url, watch_pid = f"http://{HOST}:{port}", server.pid
         watch = MemoryWatch(watch_pid) if watch_pid is not None else None
         if watch is not None:
             watch.start()
         t0 = time.perf_counter()
         try:
-            stats = run_async(drive(url, sessions, duration, think, seed, pages))
+            stats = run_async(drive(url, sessions, duration, think, seed, pages, same_seed))
             wall = time.perf_counter() - t0
         finally:
             if watch is not None:
@@ -335,7 +340,8 @@ def main(sessions: int = 20, duration: float = 60.0, *, think: float = 1.0, seed
     return {
         "sessions": sessions, "held": len(stats.first_figures), "duration_s": duration,
         "wall_s": round(time.perf_counter() - t0, 1), "pages": ["/" + p for p in pages],
-        "think_s": think, "loads": len(stats.loads), "reruns": len(stats.reruns),
+        "think_s": think, "same_seed": same_seed, "loads": len(stats.loads),
+        "reruns": len(stats.reruns),
         "load_p50_ms": _pct(stats.loads, 50), "load_p95_ms": _pct(stats.loads, 95),
         # a page keeps drawing after its first chart (the Prune sweep fills in below it)
         "first_chart_p50_ms": _pct(stats.first_charts, 50),
@@ -370,10 +376,12 @@ def cli(argv=None):
                                   "of python -m iobs serve) instead of starting one")
     ap.add_argument("--watch-pid", type=int, help="with --url: report this process tree's "
                                                   "CPU and memory (e.g. the serve command)")
+    ap.add_argument("--same-seed", action="store_true",
+                    help="every session opens the same link instead of a seed of its own")
     a = ap.parse_args(argv)
     pages = None if a.pages is None else ["" if p == "home" else p for p in a.pages]
     report = main(a.sessions, a.duration, think=a.think, seed=a.seed, pages=pages, url=a.url,
-                  watch_pid=a.watch_pid)
+                  watch_pid=a.watch_pid, same_seed=a.same_seed)
     for k, v in report.items():
         print(f"{k:>22}: {v}")
     if a.json:
