@@ -160,7 +160,7 @@ def test_digits_read_without_sklearn_are_sklearns_digits_and_splits():
     images, target = data.load_digits()
     d = load_digits()
     assert np.array_equal(images, d.images) and np.array_equal(target, d.target)
-    frozen = np.load(data.SPLIT_FILE)
+    frozen = np.load(data.SPLIT_FILE, allow_pickle=False)
     fresh = data.split_indices(target)          # scikit-learn's split, as trained on
     assert all(np.array_equal(frozen[k], fresh[k]) for k in data.SPLITS)
     rows = np.concatenate([frozen[k] for k in data.SPLITS])

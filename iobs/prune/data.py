@@ -62,7 +62,7 @@ def decode(tokens) -> str:
 def _digits() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     images, target = load_digits()
     X = (images / 16.0).astype(np.float32)  # (1797, 8, 8) in [0, 1]
-    with np.load(SPLIT_FILE) as frozen:
+    with np.load(SPLIT_FILE, allow_pickle=False) as frozen:
         return {split: (X[frozen[split]], target[frozen[split]]) for split in SPLITS}
 
 
