@@ -46,20 +46,20 @@ CACHED_TARGET_S = 0.040
 _SCRIPTS = ScriptCache()
 app_test.ScriptCache = lambda: _SCRIPTS  # one bytecode cache, as in a server
 _SERVER = []  # (wall, CPU) seconds of each script run, appended on the script thread
-_CHART = []   # server seconds (wall, CPU) from the start of the run to its first chart
-_START = [0.0, 0.0, 0.0]  # (wall, CPU at the start of this run, server seconds before it)
+_CHART = []   # server seconds from the start of the at.run() to its first chart
+_START = [0.0, 0.0]  # (wall clock at the start of this script run, server seconds before it)
 _run_script = script_runner.ScriptRunner._run_script
 _enqueue = script_run_context.ScriptRunContext.enqueue
 
 
 def _timed_script(self, *args, **kwargs):
     t0, c0 = time.perf_counter(), time.thread_time()
-    _START[:2] = t0, c0
+    _START[0] = t0
     try:
         return _run_script(self, *args, **kwargs)
     finally:
         _SERVER.append((time.perf_counter() - t0, time.thread_time() - c0))
-        _START[2] += _SERVER[-1][0]
+        _START[1] += _SERVER[-1][0]
 
 
 def _watched_enqueue(self, msg):
@@ -68,8 +68,7 @@ def _watched_enqueue(self, msg):
     if not _CHART and msg.WhichOneof("type") == "delta" and \
             msg.delta.WhichOneof("type") == "new_element" and \
             msg.delta.new_element.WhichOneof("type") == "plotly_chart":
-        _CHART.append((_START[2] + time.perf_counter() - _START[0],
-                       time.thread_time() - _START[1]))
+        _CHART.append(_START[1] + time.perf_counter() - _START[0])
     return _enqueue(self, msg)
 
 
@@ -103,7 +102,7 @@ def _timed_run(at) -> tuple[float, float]:
     """(wall, CPU) seconds of server time of one ``at.run()`` (its script runs summed)."""
     _SERVER.clear()
     _CHART.clear()
-    _START[2] = 0.0
+    _START[1] = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         at.run()
@@ -129,7 +128,7 @@ def measure(page: str | None, key: str, values: list, repeats: int, other: str |
     if page:
         at.switch_page(page)
     first = _timed_run(at)[0]
-    first_chart = _CHART[0][0] if _CHART else float("nan")
+    first_chart = _CHART[0] if _CHART else float("nan")
     reruns = [_timed_run(at) for _ in range(5)]
     warm, warm_cpu = (statistics.median(x) for x in zip(*reruns))
     change, change_max, change_cpu = _changes(at, key, values[:repeats])
@@ -140,6 +139,35 @@ def measure(page: str | None, key: str, values: list, repeats: int, other: str |
     return out
 
 
+def _page_state(name: str):
+    """The rerun request that opens page ``name`` (of :data:`PAGES`) from its link."""
+    from benchmarks import load
+
+    state = load.BackMsg().rerun_script
+    state.page_name = "" if name == "home" else PAGES[name][0].removeprefix(
+        "pages/").removesuffix(".py")
+    state.query_string = urllib.parse.urlencode(QUERY.get(name, {}))
+    return state
+
+
+def _on_fresh_server(visit, pages: list[str]) -> dict:
+    """``{page: visit(url, page, server_process)}`` on a ``streamlit run app.py`` started
+    for these visits and stopped after them."""
+    import psutil
+
+    from benchmarks import load
+
+    port = load.free_port()
+    with open(os.devnull, "w") as log:
+        server = load.start_server(port, log)
+        proc = psutil.Process(server.pid)
+        try:
+            return {name: load.run_async(visit(f"ws://{load.HOST}:{port}/_stcore/stream",
+                                               name, proc)) for name in pages}
+        finally:
+            load.serve.stop_processes([server])
+
+
 def on_a_server(pages: list[str], repeats: int = 10) -> dict:
     """Cached reruns on a real ``streamlit run app.py``: one websocket session per page
     (:mod:`benchmarks.load`'s protocol client, keeping a browser's message cache) opens the
@@ -147,16 +175,12 @@ def on_a_server(pages: list[str], repeats: int = 10) -> dict:
     seconds of a rerun as the client sees it, the server process's CPU seconds per rerun,
     the first visit's :class:`load.Run`: on a fresh server whose disk cache is empty —
     AppTest keeps its caches in memory)."""
-    import psutil
     import websockets
 
     from benchmarks import load
 
-    async def one(url, name):
-        state = load.BackMsg().rerun_script
-        state.page_name = "" if name == "home" else PAGES[name][0].removeprefix(
-            "pages/").removesuffix(".py")
-        state.query_string = urllib.parse.urlencode(QUERY.get(name, {}))
+    async def one(url, name, proc):
+        state = _page_state(name)
         async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
             cache: dict = {}              # the browser's message cache (load.script_run)
             first = await load.script_run(ws, state, cache)
@@ -168,15 +192,7 @@ def on_a_server(pages: list[str], repeats: int = 10) -> dict:
             return (statistics.median(walls), (sum(proc.cpu_times()[:2]) - cpu0) / repeats,
                     first)
 
-    port = load.free_port()
-    with open(os.devnull, "w") as log:
-        server = load.start_server(port, log)
-        proc = psutil.Process(server.pid)
-        try:
-            return {name: load.run_async(one(f"ws://{load.HOST}:{port}/_stcore/stream", name))
-                    for name in pages}
-        finally:
-            load.serve.stop_processes([server])
+    return _on_fresh_server(one, pages)
 
 
 def restarted(pages: list[str]) -> dict:
@@ -186,21 +202,11 @@ def restarted(pages: list[str]) -> dict:
 
     from benchmarks import load
 
-    async def one(url, name):
-        state = load.BackMsg().rerun_script
-        state.page_name = PAGES[name][0].removeprefix("pages/").removesuffix(".py")
-        state.query_string = urllib.parse.urlencode(QUERY.get(name, {}))
+    async def one(url, name, proc):
         async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
-            return await load.script_run(ws, state)
+            return await load.script_run(ws, _page_state(name))
 
-    port = load.free_port()
-    with open(os.devnull, "w") as log:
-        server = load.start_server(port, log)
-        try:
-            return {name: load.run_async(one(f"ws://{load.HOST}:{port}/_stcore/stream", name))
-                    for name in pages}
-        finally:
-            load.serve.stop_processes([server])
+    return _on_fresh_server(one, pages)
 
 
 def _visit(run) -> str:

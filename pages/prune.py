@@ -146,13 +146,13 @@ def detail(name, method, sparsity, pattern, calibration, damping, rounds, lr, se
 def details(cfg, knobs):
     """:func:`detail` of the selected prune, through a shared store (a cached rerun reads
     it without unpickling and without a spinner)."""
+    mine = knobs_for(cfg["method"], knobs)
     key = (cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"],
-           tuple(sorted(knobs_for(cfg["method"], knobs).items())))
+           tuple(sorted(mine.items())))
     info = shown_details().get(key)
     if info is None:
         with st.spinner("Measuring predictions and latency…"):
-            info = detail(cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"],
-                          **knobs_for(cfg["method"], knobs))
+            info = detail(cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"], **mine)
         shown_details().put(key, info)
     return info
 
@@ -175,17 +175,16 @@ def gather(cfg, knobs, draw=None):
     two jobs at a time (torch and NumPy release the GIL: 1.5x on two cores, measured here);
     the progress bar moves as jobs finish and ``draw(results)`` redraws the sweep each time
     a sparsity's prunes are all in (the chart fills in). Returns (grid, current, errors)."""
-    name, pattern, sparsity = cfg["name"], cfg["pattern"], cfg["sparsity"]
-    grid_key = (name, tuple(sorted(knobs.items())))
     grid, chosen = assembled(cfg, knobs)
     errors = []
     if grid is None or chosen is None:
         with turns.turn("pruning this model"):
             grid, chosen, errors = _gather(cfg, knobs, draw, grid)
         if not errors:                          # errors are shown, not kept
+            grid_key, chosen_key = _store_keys(cfg, knobs)
             gathered().put(grid_key, grid)
-            gathered().put((*grid_key, sparsity, pattern), chosen)
-    dense = dense_quality(name)
+            gathered().put(chosen_key, chosen)
+    dense = dense_quality(cfg["name"])
     iobs_config = chosen["iobs"].get("config", {})
     current = {"metric": dense["metric"], "dense": dense, "methods": chosen,
                "rounds": chosen["iobs"].get("rounds"),
@@ -195,12 +194,17 @@ def gather(cfg, knobs, draw=None):
     return grid, current, errors
 
 
+def _store_keys(cfg, knobs):
+    """Keys of :func:`gathered`: (the sweep grid's, the chosen setting's)."""
+    grid_key = (cfg["name"], tuple(sorted(knobs.items())))
+    return grid_key, (*grid_key, cfg["sparsity"], cfg["pattern"])
+
+
 def assembled(cfg, knobs):
     """(grid, every method at the chosen setting) as :func:`gather` assembled them, each
     None when not assembled yet: a lookup in a shared store, no unpickling."""
-    grid_key = (cfg["name"], tuple(sorted(knobs.items())))
-    grid = gathered().get(grid_key)
-    chosen = gathered().get((*grid_key, cfg["sparsity"], cfg["pattern"]))
+    grid_key, chosen_key = _store_keys(cfg, knobs)
+    grid, chosen = gathered().get(grid_key), gathered().get(chosen_key)
     if grid is not None and cfg["pattern"] == "unstructured" and cfg["sparsity"] in grid:
         chosen = grid[cfg["sparsity"]]["methods"]   # a slider move along the sweep
     return grid, chosen

@@ -29,7 +29,6 @@ import streamlit as st
 
 import iobs
 from iobs.cli import serve
-from iobs.cli.serve import SHARED_CACHE_ENV
 
 __all__ = ["CODE", "memory", "resource", "shared"]
 
@@ -67,7 +66,7 @@ def shared(*, max_entries: int, disk: bool = False):
     shared through the disk by the worker processes of ``serve``; ``disk=True`` keeps them
     on disk under any server (results worth keeping across restarts, such as a model's
     prunes: a restarted server reads them back instead of computing them again)."""
-    persist = "disk" if disk or os.environ.get(SHARED_CACHE_ENV) else None
+    persist = "disk" if disk or os.environ.get(serve.SHARED_CACHE_ENV) else None
     if persist:
         _trim_disk()
 
