@@ -35,8 +35,9 @@ import numpy as np
 from iobs._validate import check_memory
 from iobs.backend import xp_of
 from iobs.design import Design
-from iobs.linalg import (FactoredInverse, cholesky_inverse, cholesky_inverse_rescued,
-                         cholesky_solver, cholesky_solver_rescued, inverse_spd, max_eig)
+from iobs.linalg import (FactoredInverse, add_to_diagonal, cholesky_inverse,
+                         cholesky_inverse_rescued, cholesky_solver, cholesky_solver_rescued,
+                         inverse_spd, max_eig)
 
 __all__ = ["FLOAT32_BLOCK", "CurvatureModel", "LeastSquares", "NewtonPoint",
            "SingularHessian", "Smooth", "StepModel", "damping_lambda", "make_model"]
@@ -254,9 +255,7 @@ class LeastSquares:
 
     def _block(self, idx, *, low: bool):
         """H_WW + lam I for the sorted columns idx (float32 with ``low``)."""
-        H = self.design.gram(idx, low=low)[1] / self.n
-        H[self.xp.diag_indices(len(idx))] += self.lam
-        return H
+        return add_to_diagonal(self.design.gram(idx, low=low)[1] / self.n, self.lam)
 
     def newton_on(self, theta, g, idx, eta):
         r"""The damped Newton step restricted to the sorted columns ``idx``: the minimiser
@@ -289,7 +288,7 @@ class LeastSquares:
             XQ = self.design.columns(idx)                               # (n, k) gather
             G = XQ.T @ XQ
             G /= self.n
-            G[self.xp.diag_indices(len(idx))] += self.lam
+            add_to_diagonal(G, self.lam)
             self._gram_cache = (key, XQ, cholesky_solver(G) if strict else
                                 cholesky_solver_rescued(G))
         return self._gram_cache[1], self._gram_cache[2]
