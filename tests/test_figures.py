@@ -73,7 +73,7 @@ def test_stem_animation_controls_do_not_redraw(iterates):
 def test_stem_animation_subsamples_long_runs():
     ts = np.ones(5)
     fig = figures.stem_animation({"k-IHT": np.zeros((501, 5))}, ts, max_frames=50)
-    names = [int(f.name) for f in fig.frames]
+    names = [int(f["name"]) for f in json.loads(fig.to_json())["frames"]]
     assert len(names) <= 52 and names[:2] == [0, 1] and names[-1] == 500
     assert names == sorted(names)
 

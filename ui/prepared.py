@@ -5,14 +5,16 @@ re-encodes every NumPy array of the figure as base64 there: for Iterates' 40-fra
 that was about 100 ms of a 170 ms cached rerun (measured here with cProfile on the script
 thread). A figure shared through ``st.cache_resource`` never changes, so its dict can be
 computed once and handed out again. Plotly has no public switch for this, hence the small
-subclass below; everything downstream (``plotly.io.to_json``, ``to_html``, the element id)
-only ever reads ``to_dict()``.
+subclass :class:`iobs.viz.spec.Prebuilt`; everything downstream (``plotly.io.to_json``,
+``to_html``, the element id) only ever reads ``to_dict()``.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
+
+from iobs.viz.spec import Prebuilt
 
 __all__ = ["FIGURES_KEPT", "PreparedFigure", "figure", "prepared"]
 
@@ -21,20 +23,8 @@ __all__ = ["FIGURES_KEPT", "PreparedFigure", "figure", "prepared"]
 FIGURES_KEPT = 128
 
 
-class PreparedFigure(go.Figure):
-    """A read-only figure whose ``to_dict()`` is the dict of the figure it was made from.
-
-    Changing it (``update_layout`` & co.) would not reach the browser: build a new one."""
-
-    def __init__(self, figure: go.Figure | dict):
-        super().__init__()
-        self._prepared = dict(figure) if isinstance(figure, dict) else figure.to_dict()
-
-    def to_dict(self) -> dict:
-        return self._prepared
-
-    def to_plotly_json(self) -> dict:
-        return self._prepared
+# The class lives with the figure builders (they return it for their animations).
+PreparedFigure = Prebuilt
 
 
 def prepared(figure: go.Figure) -> PreparedFigure:

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from iobs.viz.spec import Prebuilt, skeleton, typed
 from iobs.viz.style import color
 
 __all__ = ["FLOOR", "color", "error_curves", "ratio_plot", "stem_animation", "support_raster",
@@ -33,6 +34,34 @@ def _frame_index(T: int, max_frames: int) -> np.ndarray:
     return idx
 
 
+@skeleton
+def _stem_layout(labels: tuple, d: int, height_per_panel: int) -> go.Figure:
+    """Panels, styles and axes of :func:`stem_animation`, without data (3 traces a panel:
+    the truth, the stems and their heads)."""
+    fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        subplot_titles=labels)
+    for i, lab in enumerate(labels, start=1):
+        c = color(lab)
+        fig.add_trace(go.Scatter(mode="markers", name="θ* (truth)", legendgroup="truth",
+                                 showlegend=i == 1,
+                                 marker=dict(symbol="circle-open", size=9, color="#444",
+                                             line=dict(width=1.5))), row=i, col=1)
+        fig.add_trace(go.Scatter(mode="lines", line=dict(color=c, width=1.5),
+                                 name=f"{lab}: θ_t", showlegend=False, hoverinfo="skip"),
+                      row=i, col=1)
+        fig.add_trace(go.Scatter(mode="markers", marker=dict(color=c, size=6),
+                                 name=f"{lab}: θ_t", showlegend=False,
+                                 hovertemplate="coordinate %{x}: %{y:.3g}<extra></extra>"),
+                      row=i, col=1)
+        fig.update_yaxes(title_text="value", row=i, col=1)
+    fig.update_xaxes(range=[-0.5, d - 0.5])
+    fig.update_xaxes(title_text="coordinate i", row=len(labels), col=1)
+    return fig.update_layout(height=max(260, height_per_panel * len(labels) + 120),
+                             margin=dict(t=40, b=90, l=60, r=20),
+                             legend=dict(orientation="h", yanchor="bottom", y=1.02,
+                                         xanchor="right", x=1))
+
+
 def stem_animation(xs: dict, theta_star, *, max_frames: int = 80, start: int = 1,
                    height_per_panel: int = 210, duration_ms: int = 250) -> go.Figure:
     r"""Animated stem plots of :math:`\theta_t` over :math:`\theta^\star`, one panel per method.
@@ -48,14 +77,14 @@ def stem_animation(xs: dict, theta_star, *, max_frames: int = 80, start: int = 1
 
     Frames carry only what changes, the nonzero coordinates of each iterate (stem segments
     and heads, float32); the truth is static. The slider steps through iterations;
-    Play/Pause buttons drive the animation.
+    Play/Pause buttons drive the animation. The panels come from a layout built and checked
+    by Plotly once per (methods, d) (:func:`iobs.viz.spec.skeleton`); the data, frames and
+    slider steps are added as encoded dicts.
     """
     labels = list(xs)
     d = int(np.asarray(theta_star).shape[0])
     T = max(np.asarray(x).shape[0] for x in xs.values()) - 1
     show = _frame_index(T, max_frames)
-    fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, vertical_spacing=0.04,
-                        subplot_titles=labels)
     ts = np.asarray(theta_star, dtype=float)
     on = np.flatnonzero(ts)
     start = min(max(int(start), 0), len(show) - 1)
@@ -68,37 +97,23 @@ def stem_animation(xs: dict, theta_star, *, max_frames: int = 80, start: int = 1
         sx = np.repeat(nz, 3).astype(np.float32)
         sy = np.full((nz.size, 3), np.nan, dtype=np.float32)
         sy[:, 0], sy[:, 1] = 0.0, row[nz]
-        return (dict(x=sx, y=sy.ravel()), dict(x=_f32(nz), y=_f32(row[nz])))
+        return (dict(x=typed(sx), y=typed(sy.ravel())),
+                dict(x=typed(nz), y=typed(row[nz])))
 
-    moving = []
-    for i, lab in enumerate(labels, start=1):
-        x = np.asarray(xs[lab])
-        c = color(lab)
-        line, tip = stems(x, show[start])
-        fig.add_trace(go.Scatter(x=on, y=ts[on], mode="markers", name="θ* (truth)",
-                                 legendgroup="truth", showlegend=i == 1,
-                                 marker=dict(symbol="circle-open", size=9, color="#444",
-                                             line=dict(width=1.5))), row=i, col=1)
-        fig.add_trace(go.Scatter(**line, mode="lines", line=dict(color=c, width=1.5),
-                                 name=f"{lab}: θ_t", showlegend=False, hoverinfo="skip"),
-                      row=i, col=1)
-        fig.add_trace(go.Scatter(**tip, mode="markers", marker=dict(color=c, size=6),
-                                 name=f"{lab}: θ_t", showlegend=False,
-                                 hovertemplate="coordinate %{x}: %{y:.3g}<extra></extra>"),
-                      row=i, col=1)
-        moving += [len(fig.data) - 2, len(fig.data) - 1]
-        fig.update_yaxes(title_text="value", row=i, col=1)
-    fig.update_xaxes(range=[-0.5, d - 0.5])
-    fig.frames = [dict(name=str(int(t)), traces=moving,
-                       data=[dict(type="scatter", **part) for lab in labels
-                             for part in stems(np.asarray(xs[lab]), int(t))])
-                  for t in show]
+    spec = _stem_layout(tuple(labels), d, int(height_per_panel))
+    moving = [j for i in range(len(labels)) for j in (3 * i + 1, 3 * i + 2)]
+    frames = [dict(name=str(int(t)), traces=moving,
+                   data=[dict(type="scatter", **part) for lab in labels
+                         for part in stems(np.asarray(xs[lab]), int(t))])
+              for t in show]
+    truth = dict(x=typed(on, np.int32), y=typed(ts[on], np.float64))
+    for i in range(len(labels)):
+        spec["data"][3 * i].update(truth)
+    for j, part in zip(moving, frames[start]["data"]):
+        spec["data"][j].update(x=part["x"], y=part["y"])
     anim = dict(mode="immediate", frame=dict(duration=duration_ms, redraw=False),
                 transition=dict(duration=0))
-    fig.update_layout(
-        height=max(260, height_per_panel * len(labels) + 120),
-        margin=dict(t=40, b=90, l=60, r=20),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
+    spec["layout"].update(
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.05, xanchor="left",
                           yanchor="top", showactive=False, pad=dict(t=30), buttons=[
                               dict(label="▶ Play", method="animate",
@@ -109,10 +124,34 @@ def stem_animation(xs: dict, theta_star, *, max_frames: int = 80, start: int = 1
         sliders=[dict(active=start, x=0.2, len=0.8, y=-0.05, yanchor="top", pad=dict(t=20),
                       currentvalue=dict(prefix="iteration t = "),
                       steps=[dict(label=str(int(t)), method="animate",
-                                  args=[[str(int(t))], anim]) for t in show])],
-    )
-    fig.update_xaxes(title_text="coordinate i", row=len(labels), col=1)
-    return fig
+                                  args=[[str(int(t))], anim]) for t in show])])
+    spec["frames"] = frames
+    return Prebuilt(spec)
+
+
+@skeleton
+def _raster_layout(labels: tuple, true_count: int, height_per_panel: int) -> go.Figure:
+    """Panels, colour classes and axes of :func:`support_raster`, without cells."""
+    fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=labels)
+    n = len(_RASTER_COLORS)
+    scale = []
+    for j, c in enumerate(_RASTER_COLORS):
+        scale += [[j / n, c], [(j + 1) / n, c]]
+    for i, _ in enumerate(labels, start=1):
+        fig.add_trace(go.Heatmap(   # coordinates as categories: one label per column, not
+            zmin=-0.5, zmax=n - 0.5, colorscale=scale,                   # one per cell
+            showscale=i == 1,
+            hovertemplate="t = %{y}<br>coordinate %{x}<br>class %{z}<extra></extra>",
+            colorbar=dict(tickvals=list(range(n)), ticktext=list(RASTER_LABELS), len=0.6,
+                          y=0.5, thickness=14)), row=i, col=1)
+        fig.update_yaxes(title_text="iteration t", autorange="reversed", row=i, col=1)
+    fig.add_vline(x=true_count - 0.5, line=dict(color="#444", dash="dot", width=1))
+    fig.update_xaxes(type="category", showticklabels=False)
+    fig.update_xaxes(title_text="coordinate (true support first, left of the dotted line)",
+                     row=len(labels), col=1)
+    return fig.update_layout(height=max(240, height_per_panel * len(labels) + 80),
+                             margin=dict(t=40, b=50, l=60, r=20))
 
 
 def support_raster(supports: dict, truth, *, height_per_panel: int = 170) -> go.Figure:
@@ -125,30 +164,13 @@ def support_raster(supports: dict, truth, *, height_per_panel: int = 170) -> go.
     truth = np.asarray(truth, dtype=bool)
     order = np.r_[np.flatnonzero(truth), np.flatnonzero(~truth)]
     names = [str(j) for j in order]
-    fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=labels)
-    n = len(_RASTER_COLORS)
-    scale = []
-    for j, c in enumerate(_RASTER_COLORS):
-        scale += [[j / n, c], [(j + 1) / n, c]]
-    for i, lab in enumerate(labels, start=1):
+    spec = _raster_layout(tuple(labels), int(truth.sum()), int(height_per_panel))
+    tr = truth[order][None, :]
+    for trace, lab in zip(spec["data"], labels):
         S = np.asarray(supports[lab], dtype=bool)[:, order]
-        tr = truth[order][None, :]
-        z = np.where(S & tr, 1, np.where(S, 2, np.where(tr, 3, 0))).astype(np.uint8)
-        fig.add_trace(go.Heatmap(   # coordinates as categories: one label per column, not
-            z=z, x=names, zmin=-0.5, zmax=n - 0.5, colorscale=scale,  # one per cell
-            showscale=i == 1,
-            hovertemplate="t = %{y}<br>coordinate %{x}<br>class %{z}<extra></extra>",
-            colorbar=dict(tickvals=list(range(n)), ticktext=list(RASTER_LABELS), len=0.6,
-                          y=0.5, thickness=14)), row=i, col=1)
-        fig.update_yaxes(title_text="iteration t", autorange="reversed", row=i, col=1)
-    fig.add_vline(x=truth.sum() - 0.5, line=dict(color="#444", dash="dot", width=1))
-    fig.update_xaxes(type="category", showticklabels=False)
-    fig.update_xaxes(title_text="coordinate (true support first, left of the dotted line)",
-                     row=len(labels), col=1)
-    fig.update_layout(height=max(240, height_per_panel * len(labels) + 80),
-                      margin=dict(t=40, b=50, l=60, r=20))
-    return fig
+        z = np.where(S & tr, 1, np.where(S, 2, np.where(tr, 3, 0)))
+        trace.update(z=typed(z, np.uint8), x=names)
+    return Prebuilt(spec)
 
 
 def error_curves(curves: dict, bounds=(), *, x_title: str = "iteration t",
