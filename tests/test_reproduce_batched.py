@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from iobs import from_arrays, make_problem, run
 from iobs.research import reproduce as experiments
 from iobs.research.reproduce import (_pad, _reproduce_reference, _batched_runs, _stack,
-                              _uniform_start, reproduce_synthetic)
+                              _uniform_start, first_runs, reproduce_synthetic)
 
 RTOL = 1e-10
 QUANTITIES = ("loss_mean", "loss_std", "error_mean", "error_std", "theta_final")
@@ -64,6 +64,20 @@ def test_chunks_of_runs_give_the_same_result_and_report_progress(monkeypatch):
         for q in QUANTITIES:
             _close(chunked[m][q], whole[m][q], f"{m} {q}")
     assert len(seen) == 6 and seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+
+
+def test_the_first_runs_of_a_larger_call_are_a_smaller_call():
+    """The Reproduce page summarises fewer runs from the default view's result."""
+    args = dict(prior="gaussian", steps=40, scaling="paper", seed=3)
+    small, sub = reproduce_synthetic(runs=3, **args), first_runs(
+        reproduce_synthetic(runs=5, **args), 3)
+    np.testing.assert_array_equal(sub["config"]["theta_star"], small["config"]["theta_star"])
+    assert sub["config"]["runs"] == 3 and sub["config"]["of_runs"] == 5
+    for m in ("iht", "topk-iobs"):
+        for q in QUANTITIES:
+            _close(sub[m][q], small[m][q], f"{m} {q}")
+    with pytest.raises(ValueError, match="runs"):
+        first_runs(small, 4)
 
 
 def _kernel_and_driver(probs, method, k, eta, steps):

@@ -21,7 +21,7 @@ from iobs.research.engine import GramBatch, advance
 from iobs.solvers import METHODS
 from iobs.stopping import divergence_limit, diverged
 
-__all__ = ["SYNTHETIC", "SYNTHETIC_SOURCES", "paper_eta", "reproduce_synthetic"]
+__all__ = ["SYNTHETIC", "SYNTHETIC_SOURCES", "first_runs", "paper_eta", "reproduce_synthetic"]
 
 # The paper's synthetic setting (P, section 4.1, and the authors' code, C).
 SYNTHETIC = {
@@ -249,8 +249,23 @@ def _summary(curves, truths, config):
         loss, err = np.asarray(c["loss"]), np.asarray(c["error"])
         out[m] = {"loss_mean": loss.mean(0), "loss_std": loss.std(0),
                   "error_mean": err.mean(0), "error_std": err.std(0),
-                  "theta_final": np.asarray(c["theta_final"])}
+                  "theta_final": np.asarray(c["theta_final"]),
+                  "loss_runs": loss, "error_runs": err}
     return out
+
+
+def first_runs(res: dict, runs: int) -> dict:
+    """The result of :func:`reproduce_synthetic` for its first ``runs`` runs, from a result
+    with at least as many (no solving): run ``r`` is seeded by ``(seed, r)`` alone, so the
+    first runs of a larger call are the runs of a smaller one (the same numbers; a test
+    checks it). The k of the config is the larger call's (one k for the Gaussian prior)."""
+    have = res["config"]["runs"]
+    runs = check_int("runs", runs, 1, have)
+    curves = {m: {"loss": res[m]["loss_runs"][:runs], "error": res[m]["error_runs"][:runs],
+                  "theta_final": res[m]["theta_final"][:runs]} for m in _METHODS}
+    config = {k: v for k, v in res["config"].items() if k != "theta_star"}
+    return _summary(curves, res["config"]["theta_star"][:runs],
+                    {**config, "runs": runs, "of_runs": have})
 
 
 def _reproduce_reference(prior="gaussian", runs=20, steps=None, scaling="paper", seed=0):
