@@ -173,6 +173,35 @@ def support_raster(supports: dict, truth, *, height_per_panel: int = 170) -> go.
     return Prebuilt(spec)
 
 
+@skeleton
+def _curves_layout(labels: tuple, bounds: tuple, x_title: str, y_title: str, log_x: bool,
+                   height: int, notes: tuple) -> go.Figure:
+    """Traces' styles, axes and notes of :func:`error_curves`, without data; ``bounds``:
+    (label, source, method) per bound."""
+    fig = go.Figure()
+    for lab in labels:
+        fig.add_trace(go.Scatter(mode="lines+markers", name=lab, marker=dict(size=4),
+                                 line=dict(color=color(lab), width=2)))
+    for lab, source, method in bounds:
+        fig.add_trace(go.Scatter(mode="lines", name=f"bound: {lab} ({source})",
+                                 line=dict(color=color(method), width=2, dash="dash")))
+    fig.update_yaxes(type="log", title_text=y_title, exponentformat="power")
+    fig.update_xaxes(title_text=x_title, type="log" if log_x else "linear")
+    annotations = [dict(text=t, xref="paper", yref="paper", x=0, y=0, yanchor="top",
+                        yshift=-48 - 18 * i, showarrow=False, xanchor="left", align="left",
+                        font=dict(size=11)) for i, t in enumerate(notes)]
+    return fig.update_layout(height=height + 18 * len(notes), annotations=annotations,
+                             margin=dict(t=30, b=60 + 18 * len(notes), l=70, r=20),
+                             legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+
+
+def _xy(c) -> dict:
+    """A curve's encoded x (default 0..T) and y, floored at :data:`FLOOR`."""
+    y = np.maximum(np.asarray(c["y"], dtype=float), FLOOR)
+    x = np.arange(y.size) if c.get("x") is None else c["x"]
+    return dict(x=typed(x, np.float64), y=typed(y, np.float64))
+
+
 def error_curves(curves: dict, bounds=(), *, x_title: str = "iteration t",
                  y_title: str = "‖θ_t − θ*‖", log_x: bool = False, height: int = 420,
                  notes=()) -> go.Figure:
@@ -181,30 +210,34 @@ def error_curves(curves: dict, bounds=(), *, x_title: str = "iteration t",
     ``curves``: ``{label: {"y": array, "x": array (default 0..T)}}``. ``bounds``: dicts
     with ``label``, ``y``, optional ``x``, ``source`` (shown in the legend) and ``method``
     (whose colour the dashed line takes). Values below :data:`FLOOR` are drawn at it.
-    ``notes``: text lines written under the plot (e.g. vacuous bounds).
+    ``notes``: text lines written under the plot (e.g. vacuous bounds). Styles and axes
+    come from a layout checked by Plotly once per labels (:func:`iobs.viz.spec.skeleton`).
     """
+    bounds = list(bounds)
+    spec = _curves_layout(tuple(curves), tuple((b["label"], b.get("source", ""),
+                                                b.get("method", b["label"])) for b in bounds),
+                          x_title, y_title, bool(log_x), int(height), tuple(notes))
+    for trace, c in zip(spec["data"], [*curves.values(), *bounds]):
+        trace.update(_xy(c))
+    return Prebuilt(spec)
+
+
+@skeleton
+def _ratio_layout(labels: tuple, constants: tuple, height: int) -> go.Figure:
+    """Traces' styles, bound lines and axes of :func:`ratio_plot`, without data;
+    ``constants``: (c, label, source, method) per bound."""
     fig = go.Figure()
-    for lab, c in curves.items():
-        y = np.maximum(np.asarray(c["y"], dtype=float), FLOOR)
-        x = np.arange(y.size) if c.get("x") is None else np.asarray(c["x"], dtype=float)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=lab,
-                                 marker=dict(size=4), line=dict(color=color(lab), width=2)))
-    for b in bounds:
-        y = np.maximum(np.asarray(b["y"], dtype=float), FLOOR)
-        x = np.arange(y.size) if b.get("x") is None else np.asarray(b["x"], dtype=float)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines",
-                                 name=f"bound: {b['label']} ({b.get('source', '')})",
-                                 line=dict(color=color(b.get("method", b["label"])), width=2,
-                                           dash="dash")))
-    fig.update_yaxes(type="log", title_text=y_title, exponentformat="power")
-    fig.update_xaxes(title_text=x_title, type="log" if log_x else "linear")
-    annotations = [dict(text=t, xref="paper", yref="paper", x=0, y=0, yanchor="top",
-                        yshift=-48 - 18 * i, showarrow=False, xanchor="left", align="left",
-                        font=dict(size=11)) for i, t in enumerate(notes)]
-    fig.update_layout(height=height + 18 * len(notes), annotations=annotations,
-                      margin=dict(t=30, b=60 + 18 * len(notes), l=70, r=20),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    return fig
+    for lab in labels:
+        fig.add_trace(go.Scatter(mode="lines+markers", name=lab,
+                                 line=dict(color=color(lab), width=2)))
+    for c, lab, source, method in constants:
+        fig.add_hline(y=c, line=dict(color=color(method), dash="dash"),
+                      annotation_text=f"c = {c:.3g}: {lab} ({source})",
+                      annotation_position="top right")
+    fig.update_yaxes(type="log", title_text="e_{t+1} / e_t²", exponentformat="power")
+    fig.update_xaxes(title_text="iteration t", dtick=1)
+    return fig.update_layout(height=height, margin=dict(t=30, b=50, l=70, r=20),
+                             legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
 
 
 def ratio_plot(errors: dict, constants=(), *, floor: float = 1e-13,
@@ -215,19 +248,11 @@ def ratio_plot(errors: dict, constants=(), *, floor: float = 1e-13,
     :math:`c`. Steps where :math:`e_t` or :math:`e_{t+1}` is below ``floor`` (round-off) are
     left out. ``constants``: dicts ``label``, ``c``, ``source``, ``method``.
     """
-    fig = go.Figure()
-    for lab, e in errors.items():
+    spec = _ratio_layout(tuple(errors), tuple((float(b["c"]), b["label"], b.get("source", ""),
+                                               b.get("method", b["label"])) for b in constants),
+                         int(height))
+    for trace, e in zip(spec["data"], errors.values()):
         e = np.asarray(e, dtype=float)
         t = np.flatnonzero((e[:-1] > floor) & (e[1:] > floor))
-        fig.add_trace(go.Scatter(x=t, y=e[t + 1] / e[t] ** 2, mode="lines+markers", name=lab,
-                                 line=dict(color=color(lab), width=2)))
-    for b in constants:
-        fig.add_hline(y=b["c"], line=dict(color=color(b.get("method", b["label"])),
-                                          dash="dash"),
-                      annotation_text=f"c = {b['c']:.3g}: {b['label']} ({b.get('source', '')})",
-                      annotation_position="top right")
-    fig.update_yaxes(type="log", title_text="e_{t+1} / e_t²", exponentformat="power")
-    fig.update_xaxes(title_text="iteration t", dtick=1)
-    fig.update_layout(height=height, margin=dict(t=30, b=50, l=70, r=20),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    return fig
+        trace.update(x=typed(t, np.float64), y=typed(e[t + 1] / e[t] ** 2, np.float64))
+    return Prebuilt(spec)
