@@ -174,3 +174,31 @@ def test_rule_walk_figure_highlights_current_rule():
     colours = list(bars.marker.color)
     assert colours.count("#cccccc") == len(lessons.RULES) - 1
     np.testing.assert_allclose(fig.data[1].y, walk["greedy OBC"]["theta"])
+
+
+def test_a_skeleton_is_built_once_and_every_call_gets_its_own_copy():
+    """Builders fill the dict they get: one call's data must never reach the next."""
+    from iobs.viz.spec import skeleton
+
+    built = []
+
+    @skeleton
+    def layout(title):
+        built.append(title)
+        return go.Figure(go.Scatter(mode="lines")).update_layout(title_text=title)
+
+    first = layout("a")
+    first["data"][0]["y"] = [1, 2, 3]
+    second = layout("a")
+    assert built == ["a"] and "y" not in second["data"][0]
+    assert second["layout"]["title"]["text"] == "a" and layout("b") and built == ["a", "b"]
+
+
+def test_error_curves_carry_each_curve_in_its_own_trace():
+    fig = figures.error_curves({"k-IHT": {"y": [1.0, 0.5]}, "I-OBS": {"y": [1.0, 1e-20],
+                                                                      "x": [0, 3]}})
+    spec = json.loads(fig.to_json())
+    assert [t["name"] for t in spec["data"]] == ["k-IHT", "I-OBS"]
+    np.testing.assert_array_equal(_decode(spec["data"][0]["x"]), [0, 1])
+    np.testing.assert_array_equal(_decode(spec["data"][1]["x"]), [0, 3])
+    np.testing.assert_allclose(_decode(spec["data"][1]["y"]), [1.0, figures.FLOOR])
