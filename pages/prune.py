@@ -9,6 +9,7 @@ from __future__ import annotations
 import ui.boot  # noqa: F401  (first: serialises cold-start imports)
 
 # isort: split
+import contextlib
 import os
 
 import numpy as np
@@ -29,9 +30,11 @@ DAMPINGS, DAMPING = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0), 1e-2
 FRESH = False   # I-OBS reuses one calibration batch unless the toggle asks for fresh ones
 ROUNDS, LRS, LR = 5, ("auto", 1e-4, 3e-4, 1e-3, 3e-3, 1e-2), "auto"  # auto: ViT 1e-3, GPT 1e-4
 # The sparsity slider steps along the ViT sweep: the first visit prunes every position with
-# every method (about 8 s of CPU here, shared by all sessions afterwards), so moving the
-# slider redraws from the cache. A GPT prune costs ~10x more: its sweep stays coarse and
-# other positions are pruned when chosen.
+# every method (about 8 s of CPU here, shared by all sessions afterwards), then measures
+# the selected method's predictions and latency at each position and builds its figures
+# (about 3 s more, after the page is drawn: prepare_sweep), so moving the slider redraws
+# from the cache. A GPT prune costs ~10x more: its sweep stays coarse and other positions
+# are pruned when chosen.
 SPARSITY_MIN, SPARSITY_MAX, SPARSITY_STEP = 10, 90, 10
 SWEEP = {"vit": tuple(s / 100 for s in range(SPARSITY_MIN, SPARSITY_MAX + 1, SPARSITY_STEP)),
          "gpt": (0.3, 0.5, 0.7)}
@@ -143,7 +146,7 @@ def detail(name, method, sparsity, pattern, calibration, damping, rounds, lr, se
             "speed": study.speed(model, pruned, repeats=SPEED_REPEATS)}
 
 
-def details(cfg, knobs):
+def details(cfg, knobs, *, spinner=True):
     """:func:`detail` of the selected prune, through a shared store (a cached rerun reads
     it without unpickling and without a spinner)."""
     mine = knobs_for(cfg["method"], knobs)
@@ -151,7 +154,8 @@ def details(cfg, knobs):
            tuple(sorted(mine.items())))
     info = shown_details().get(key)
     if info is None:
-        with st.spinner("Measuring predictions and latency…"):
+        with st.spinner("Measuring predictions and latency…") if spinner else \
+                contextlib.nullcontext():
             info = detail(cfg["name"], cfg["method"], cfg["sparsity"], cfg["pattern"], **mine)
         shown_details().put(key, info)
     return info
@@ -184,14 +188,17 @@ def gather(cfg, knobs, draw=None):
             grid_key, chosen_key = _store_keys(cfg, knobs)
             gathered().put(grid_key, grid)
             gathered().put(chosen_key, chosen)
-    dense = dense_quality(cfg["name"])
+    return grid, setting(dense_quality(cfg["name"]), chosen), errors
+
+
+def setting(dense, chosen):
+    """What the page shows at one setting, from ``chosen`` (every method's prune there)."""
     iobs_config = chosen["iobs"].get("config", {})
-    current = {"metric": dense["metric"], "dense": dense, "methods": chosen,
-               "rounds": chosen["iobs"].get("rounds"),
-               "best_round": chosen["iobs"].get("best_round"),
-               "calibration": iobs_config.get("calibration"),
-               "fresh": iobs_config.get("fresh_calibration", False)}
-    return grid, current, errors
+    return {"metric": dense["metric"], "dense": dense, "methods": chosen,
+            "rounds": chosen["iobs"].get("rounds"),
+            "best_round": chosen["iobs"].get("best_round"),
+            "calibration": iobs_config.get("calibration"),
+            "fresh": iobs_config.get("fresh_calibration", False)}
 
 
 def _store_keys(cfg, knobs):
@@ -333,13 +340,10 @@ def sweep_drawer(cfg, slot, dense):
 
 def sweep_section(cfg, slot, grid, current):
     metric, unstructured = current["metric"], cfg["pattern"] == "unstructured"
-    xs, quality = sweep_rows(cfg, grid, current)
-    extra = None if unstructured else {m: (0.5, r["test"])
-                                       for m, r in current["methods"].items()}
+    spec = sweep_spec(cfg, grid, current)
+    xs, quality = spec[1][:2]
     with slot.container():
-        common.chart(common.figure(figures.quality_figure, xs, quality,
-                                   current["dense"]["test"], metric, selected=cfg["sparsity"],
-                                   extra=extra), key="pr_sweep")
+        draw(spec, key="pr_sweep")
     m = current["methods"]
     s = f"{cfg['sparsity']:.0%}" + ("" if unstructured else " (2:4)")
     common.look(
@@ -387,7 +391,7 @@ def rounds_section(current):
         m["iobs"]["test"] != m["obs"]["test"]
     caveat = (" Here I-OBS ends below one-shot OBS on the *test* split: choosing a round on "
               "a small held-out split is itself a fit, and its noise shows." if worse else "")
-    common.chart(common.figure(figures.rounds_figure, rounds, best, metric), key="pr_rounds_fig")
+    draw(rounds_spec(current), key="pr_rounds_fig")
     if len(rounds) == 1:
         trend = "With T = 1, I-OBS is one-shot OBS: raise T to see the rounds."
     elif best == len(rounds):
@@ -408,8 +412,8 @@ def rounds_section(current):
 def chosen_section(cfg, chosen):
     """The selected method alone (one prune): its masks and per-layer errors, first."""
     st.subheader(f"Per layer: {LABELS[cfg['method']]}'s masks")
-    names = [r["name"].removeprefix("blocks.") for r in chosen["layers"]]
-    common.chart(common.figure(figures.masks_figure, chosen["masks"], names), key="pr_masks")
+    names = layer_names(chosen)
+    draw(masks_spec(chosen), key="pr_masks")
     common.look(f"{LABELS[cfg['method']]}, sparsity reached and relative output error "
                 "(calibration / held-out inputs) per layer: "
                 + ", ".join(f"{n} {r['sparsity']:.0%} ({r['output_error']:.3f} / "
@@ -421,13 +425,10 @@ def chosen_section(cfg, chosen):
 
 def layers_section(cfg, current):
     st.subheader("Per layer, every method: reconstruction errors and seconds")
-    chosen = current["methods"][cfg["method"]]
-    names = [r["name"].removeprefix("blocks.") for r in chosen["layers"]]
+    spec = layers_spec(cfg, current)
+    names, cal, held = spec[1]
     methods = current["methods"]
-    cal = {m: [r["output_error"] for r in v["layers"]] for m, v in methods.items()}
-    held = {m: [r["heldout_output_error"] for r in v["layers"]] for m, v in methods.items()}
-    common.chart(common.figure(figures.layer_comparison_figure, names, cal, held),
-                 key="pr_errors")
+    draw(spec, key="pr_errors")
     table = {LABELS[m]: {n: f"{c:.4f} / {h:.4f}" for n, c, h in zip(names, cal[m], held[m],
                                                                    strict=True)}
              | {"kernel ms (all layers)": common.fmt(
@@ -455,8 +456,7 @@ def predictions_section(cfg, info):
     st.subheader("Dense vs pruned predictions")
     pred = info["predictions"]
     if cfg["name"] == "vit":
-        common.chart(common.figure(figures.digits_figure, pred["images"], pred["labels"],
-                                   pred["dense"], pred["pruned"]), key="pr_digits")
+        draw(digits_spec(info), key="pr_digits")
         common.look(f"{pred['changed']} of {pred['total']} test predictions change after "
                     f"pruning with {LABELS[cfg['method']]}; changed ones come first.")
     else:
@@ -470,7 +470,7 @@ def predictions_section(cfg, info):
 def speed_section(info):
     st.subheader("Sparsity is not speed")
     sp = info["speed"]
-    common.chart(common.figure(figures.speed_figure, sp), key="pr_speed")
+    draw(speed_spec(info), key="pr_speed")
     st.markdown(
         f"Dense forward {sp['model_dense_ms']:.2f} ms, masked {sp['model_masked_ms']:.2f} ms; "
         f"the pruned linears as CSR {sp['layers_csr_ms']:.2f} ms vs "
@@ -480,6 +480,89 @@ def speed_section(info):
         "index per kept weight and irregular memory access, so at moderate sparsity it is "
         "larger and slower; speed needs very high sparsity or hardware support for a fixed "
         "pattern such as 2:4 on recent GPUs.")
+
+
+# A figure of the page as (builder, args, kwargs): what a section draws, and what
+# prepare_sweep builds ahead at the sweep's other positions (the same arguments, so the
+# same cached figure).
+def draw(spec, *, key):
+    builder, args, kwargs = spec
+    common.chart(common.figure(builder, *args, **kwargs), key=key)
+
+
+def layer_names(chosen):
+    return [r["name"].removeprefix("blocks.") for r in chosen["layers"]]
+
+
+def masks_spec(chosen):
+    return figures.masks_figure, (chosen["masks"], layer_names(chosen)), {}
+
+
+def sweep_spec(cfg, grid, current):
+    xs, quality = sweep_rows(cfg, grid, current)
+    extra = None if cfg["pattern"] == "unstructured" else {
+        m: (0.5, r["test"]) for m, r in current["methods"].items()}
+    return (figures.quality_figure, (xs, quality, current["dense"]["test"], current["metric"]),
+            {"selected": cfg["sparsity"], "extra": extra})
+
+
+def rounds_spec(current):
+    return (figures.rounds_figure, (current["rounds"], current["best_round"], current["metric"]),
+            {})
+
+
+def layers_spec(cfg, current):
+    methods = current["methods"]
+    cal = {m: [r["output_error"] for r in v["layers"]] for m, v in methods.items()}
+    held = {m: [r["heldout_output_error"] for r in v["layers"]] for m, v in methods.items()}
+    return figures.layer_comparison_figure, (layer_names(methods[cfg["method"]]), cal, held), {}
+
+
+def digits_spec(info):
+    pred = info["predictions"]
+    return (figures.digits_figure, (pred["images"], pred["labels"], pred["dense"],
+                                    pred["pruned"]), {})
+
+
+def speed_spec(info):
+    return figures.speed_figure, (info["speed"],), {}
+
+
+def specs_at(cfg, grid, current, info):
+    """Every figure of the page at one setting of the sweep."""
+    return [masks_spec(current["methods"][cfg["method"]]), sweep_spec(cfg, grid, current),
+            rounds_spec(current), layers_spec(cfg, current), speed_spec(info),
+            *([digits_spec(info)] if cfg["name"] == "vit" else [])]
+
+
+@caching.resource()
+def prepared_sweeps():
+    """Settings (all but the sparsity, with the method) whose sweep :func:`prepare_sweep`
+    has measured and drawn."""
+    return jobs.LRUStore(GATHERED)
+
+
+def prepare_sweep(cfg, knobs, grid, dense):
+    """The sweep's other positions measured (predictions and latency, :func:`details`: on
+    this server, once per setting) and their figures built, once for every session and
+    after the page is drawn, so that a slider move along the sweep redraws from the cache
+    (otherwise 0.3-0.5 s of server time per new position, about 60% of it Plotly building
+    the figures and 25% the latency measurement: measured here). A rerun interrupts it
+    between positions (at the progress bar's updates); the next run goes on."""
+    key = (*_store_keys(cfg, knobs)[0], cfg["method"])
+    if cfg["pattern"] != "unstructured" or prepared_sweeps().get(key):
+        return
+    todo = [s for s in grid if s != cfg["sparsity"]]
+    with common.progress("Measuring predictions and latency at the sweep's other "
+                         "sparsities (once for every session)") as tick:
+        for i, s in enumerate(todo):
+            at = cfg | {"sparsity": s}
+            info = details(at, knobs, spinner=False)
+            for builder, args, kwargs in specs_at(at, grid, setting(dense, grid[s]["methods"]),
+                                                  info):
+                common.figure(builder, *args, **kwargs)
+            tick((i + 1) / len(todo))
+    prepared_sweeps().put(key, True)
 
 
 def metrics_row(cfg, dense, chosen):
@@ -543,6 +626,7 @@ def main():
                                         "best_round": current["best_round"]}, key="pr_dl")
     common.show_code(layerwise.obs_prune, layerwise.obs_sweep, iterative.iobs_rounds,
                      title="Show the code (SparseGPT sweep and the I-OBS(T) loop)")
+    prepare_sweep(cfg, knobs, grid, dense)
 
 
 main()

@@ -266,7 +266,7 @@ def test_rebuilt_model_is_the_pruned_model_without_a_second_prune(vit):
 def test_page_rounds_change_reprunes_only_the_iobs_jobs(monkeypatch):
     """Rounds and the learning rate reach only I-OBS, whose runs are kept round by round:
     fewer rounds prune nothing, more rounds only continue the I-OBS runs (counted at the
-    library calls), and a sparsity on the sweep prunes nothing new."""
+    library calls), and a sparsity on the sweep prunes and measures nothing new."""
     from streamlit.testing.v1 import AppTest
 
     calls = []
@@ -291,5 +291,13 @@ def test_page_rounds_change_reprunes_only_the_iobs_jobs(monkeypatch):
     at.slider(key="pr_rounds").set_value(6).run()     # one more round on every run
     assert not at.exception and calls and set(calls) == {("iobs", 6, 5)}
     calls.clear()
+    measured = []
+    speed = study.speed
+    monkeypatch.setattr(study, "speed", lambda *a, **k: measured.append(1) or speed(*a, **k))
     at.slider(key="pr_sparsity").set_value(80).run()   # on the sweep: nothing new to prune
     assert not at.exception and calls == []
+    # nor to measure: the previous run measured every position of the sweep once
+    assert measured == []
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"]
+              for c in at.get("plotly_chart")]
+    assert any(t.startswith("Sparsity is not speed: 80% zeros") for t in titles), titles
