@@ -22,6 +22,8 @@ finiteness check and the dead (constant) columns, in one product.
 from __future__ import annotations
 
 
+import numpy as np
+
 from iobs.backend import xp_of
 
 __all__ = ["Design", "scan"]
@@ -29,6 +31,7 @@ __all__ = ["Design", "scan"]
 _SPARSE = 4            # a vector with under d / _SPARSE nonzeros is multiplied column by column
 _BLOCK_BYTES = 8 << 20  # column blocks of the blocked diagonals: about 8 MB
 _PROBE_ROWS = 16        # about this many rows scan() compares first (constant columns)
+_TAKE_MAX_ROWS = 512    # gather columns with ndarray.take up to this many rows (measured)
 _INCREMENTAL_MIN = 256  # working sets this large update their Gram from the previous one
 
 
@@ -83,7 +86,7 @@ class Design:
         xp = self.xp
         idx = xp.flatnonzero(v) if v.ndim == 1 else None
         if idx is not None and _SPARSE * idx.size < self.d:
-            out = self.X[:, idx] @ v[idx]
+            out = self.gather(idx) @ v[idx]
             shift = None if self.c is None else self.c[idx] @ v[idx]
         else:
             out = self.X @ v
@@ -97,6 +100,15 @@ class Design:
             out -= (self.c if r.ndim == 1 else self.c[:, None]) * r.sum(axis=0)
         return out
 
+    def gather(self, idx):
+        """``X[:, idx]`` (uncentred), as NumPy copies it fastest: from a row-major ``X`` of
+        up to :data:`_TAKE_MAX_ROWS` rows by ``take`` (2.5-3x faster at n = 256-512,
+        measured), else by indexing (``take`` was 1.5-3x slower at n = 1000-4000, and 70x
+        slower on a column-major ``X``, whose columns indexing copies whole)."""
+        if self.xp is np and self.n <= _TAKE_MAX_ROWS and self.X.flags.c_contiguous:
+            return self.X.take(idx, axis=1)
+        return self.X[:, idx]
+
     def columns(self, idx):
         """The centred columns ``idx`` gathered into an (n, len(idx)) array (from the last
         working set's block when it holds them all: a smaller, cache-warm gather)."""
@@ -105,7 +117,7 @@ class Design:
             pos = self.xp.minimum(self.xp.searchsorted(ws_idx, idx), ws_idx.size - 1)
             if bool((ws_idx[pos] == idx).all()):
                 return XW[:, pos]
-        B = self.X[:, idx]
+        B = self.gather(idx)
         if self.c is not None:
             B -= self.c[idx]
         return B
