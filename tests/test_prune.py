@@ -189,14 +189,33 @@ def test_loading_the_digits_does_not_import_sklearn():
 def test_figures_are_built_from_plain_arrays():
     fig = figures.quality_figure([0.3, 0.5], {"obs": [0.97, 0.96]}, 0.972, "accuracy",
                                  selected=0.5, extra={"obs": (0.5, 0.95)})
-    assert [t.name for t in fig.data] == ["OBS / SparseGPT", "OBS / SparseGPT, 2:4"]
+    spec = fig.to_dict()
+    assert [t["name"] for t in spec["data"]] == ["OBS / SparseGPT", "OBS / SparseGPT, 2:4"]
+    dense, chosen = spec["layout"]["shapes"]
+    assert dense["y0"] == dense["y1"] == 0.972 and chosen["x0"] == chosen["x1"] == 50.0
     rounds = [{"round": t, "calibration": 1.0, "held_out": h, "calibration_loss": 0.1,
                "held_out_loss": 0.2} for t, h in [(1, 0.9), (2, 0.95)]]
-    fig = figures.rounds_figure(rounds, 2, "accuracy")
-    stars = [t for t in fig.data if t.marker.symbol == "star"]
-    assert len(stars) == 2 and list(stars[0].y) == [0.95]
-    fig = figures.masks_figure([np.ones((4, 8), bool)] * 3, ["a", "b", "c"])
-    assert len(fig.data) == 3
+    data = figures.rounds_figure(rounds, 2, "accuracy").to_dict()["data"]
+    stars = [t for t in data if t.get("marker", {}).get("symbol") == "star"]
+    assert len(stars) == 2 and stars[0]["y"] == [0.95]
+    assert stars[0]["name"] == "best held-out round (2)"
+    masks = figures.masks_figure([np.ones((4, 8), bool)] * 3, ["a", "b", "c"]).to_dict()
+    assert [t["z"]["dtype"] for t in masks["data"]] == ["u1"] * 3
+
+
+def test_a_figure_s_numbers_and_titles_do_not_reach_the_next_one():
+    """The builders fill a copy of a layout kept per labels: one call's dense line, digit
+    titles and colours must not show in the next call's figure."""
+    spec = figures.quality_figure([0.5], {"obs": [0.9]}, 0.8, "accuracy").to_dict()
+    again = figures.quality_figure([0.5], {"obs": [0.9]}, 0.7, "accuracy").to_dict()
+    assert spec["layout"]["shapes"][0]["y0"] == 0.8 and again["layout"]["shapes"][0]["y0"] == 0.7
+    assert "0.8" in spec["layout"]["annotations"][0]["text"]
+    images = np.zeros((2, 4, 4))
+    wrong = figures.digits_figure(images, [1, 2], [1, 2], [1, 3]).to_dict()["layout"]
+    right = figures.digits_figure(images, [1, 2], [1, 2], [1, 2]).to_dict()["layout"]
+    assert [a["text"].endswith("✗") for a in wrong["annotations"]] == [False, True]
+    assert wrong["annotations"][1]["font"]["color"] != right["annotations"][1]["font"]["color"]
+    assert not any(a["text"].endswith("✗") for a in right["annotations"])
 
 
 def test_page_runs_without_exception_and_draws_its_charts():

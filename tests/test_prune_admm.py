@@ -1,6 +1,7 @@
 """Wanda and the ADMM weight update: identities, agreement with a slow least-squares
 reference, refusals of bad input, and their place in the prune API and CLI."""
 
+import base64
 import importlib.util
 import itertools
 import json
@@ -273,11 +274,14 @@ def test_head_to_head_judges_by_the_task_direction():
 def test_layer_comparison_figure_has_both_input_sets_per_method():
     from iobs.viz import prune as figures
 
-    fig = figures.layer_comparison_figure(["a", "b"], {"admm": [0.1, 0.2], "obs": [0.3, 0.4]},
-                                          {"admm": [0.15, 0.25], "obs": [0.35, 0.45]})
-    assert [t.name for t in fig.data] == ["ADMM (Boža 2024)", "OBS / SparseGPT"] * 2
-    np.testing.assert_allclose(fig.data[2].y, [0.15, 0.25])
-    assert fig.layout.yaxis.type == "log"
+    spec = figures.layer_comparison_figure(
+        ["a", "b"], {"admm": [0.1, 0.2], "obs": [0.3, 0.4]},
+        {"admm": [0.15, 0.25], "obs": [0.35, 0.45]}).to_dict()
+    assert [t["name"] for t in spec["data"]] == ["ADMM (Boža 2024)", "OBS / SparseGPT"] * 2
+    y = spec["data"][2]["y"]                 # sent as a base64 block of float64
+    np.testing.assert_allclose(np.frombuffer(base64.b64decode(y["bdata"]), y["dtype"]),
+                               [0.15, 0.25])
+    assert spec["data"][2]["x"] == ["a", "b"] and spec["layout"]["yaxis"]["type"] == "log"
 
 
 @pytestmark_torch

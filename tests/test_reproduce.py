@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 from pathlib import Path
 
@@ -20,6 +21,17 @@ STEM = "slinearreg_{}_750steps_20exprs_n256_d128_k64_kstar16.npy"
 PREFIX = {"topk-iobs": "topkwt", "iht": "kiht"}
 CHECK_STEPS = (100, 300, 500, 749)
 LABELS = {"iht": "k-IHT", "topk-iobs": "Topk-I-OBS"}
+
+
+def _traces(fig) -> list[dict]:
+    """A figure's traces as sent to the browser, with its base64 arrays decoded (the
+    builders add their data encoded, so ``fig.data`` holds none of it)."""
+    def plain(v):
+        if isinstance(v, dict) and "bdata" in v:
+            a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+            return a.reshape([int(n) for n in v["shape"].split(",")]) if "shape" in v else a
+        return v
+    return [{k: plain(v) for k, v in t.items()} for t in fig.to_dict()["data"]]
 
 
 @pytest.fixture(autouse=True)
@@ -93,33 +105,35 @@ def test_reproduce_cli_writes_one_row_per_step(tmp_path):
 
 
 def test_synthetic_figure_labels_the_reference_and_shifts_distances(paper):
-    fig = synthetic_curves(paper, LABELS, AUTHORS_GAUSSIAN)
-    refs = [t for t in fig.data if t.name == REFERENCE_LABEL]
-    assert len(refs) == 4 and sum(bool(t.showlegend) for t in refs) == 1
-    dist = [t for t in refs if t.xaxis == "x2"]
-    assert all(list(t.x) == [1, 101, 301, 501, 750] for t in dist)
-    assert not [t for t in synthetic_curves(paper, LABELS).data if t.name == REFERENCE_LABEL]
+    refs = [t for t in _traces(synthetic_curves(paper, LABELS, AUTHORS_GAUSSIAN))
+            if t.get("name") == REFERENCE_LABEL]
+    assert len(refs) == 4 and sum(bool(t.get("showlegend")) for t in refs) == 1
+    dist = [t for t in refs if t["xaxis"] == "x2"]
+    assert dist and all(list(t["x"]) == [1, 101, 301, 501, 750] for t in dist)
+    assert not [t for t in _traces(synthetic_curves(paper, LABELS))
+                if t.get("name") == REFERENCE_LABEL]
 
 
 def test_phase_figures_draw_one_map_per_method_and_the_rule_of_thumb():
     maps = {"k-IHT": np.eye(2), "I-OBS": np.ones((2, 2))}
-    fig = phase_maps(maps, [0.5, 1.0], [0.1, 0.2], {"k-IHT": [0.15, np.nan]})
-    assert sum(t.type == "heatmap" for t in fig.data) == 2
+    traces = _traces(phase_maps(maps, [0.5, 1.0], [0.1, 0.2], {"k-IHT": [0.15, np.nan]}))
+    assert sum(t["type"] == "heatmap" for t in traces) == 2
+    np.testing.assert_array_equal(traces[2]["z"], np.ones((2, 2)))     # I-OBS: no curve
+    assert list(traces[1]["x"]) == [0.5]                          # the curve's NaN left out
     curves = phase_curves({"k-IHT": [0.1, 0.2]}, [0.5, 1.0], [0.1, 0.3], [0.2, 2.0])
-    rule = [t for t in curves.data if t.name == RULE_LABEL]
-    assert len(rule) == 1 and list(rule[0].x) == [0.2]        # delta > 1 is off the map
+    rule = [t for t in _traces(curves) if t.get("name") == RULE_LABEL]
+    assert len(rule) == 1 and list(rule[0]["x"]) == [0.2]     # delta > 1 is off the map
 
 
 def test_digit_images_are_square_and_upright():
     img = np.arange(16.0)
-    fig = digit_images({"truth": img, "other": img}, 4)
-    z = np.asarray(fig.data[0].z)
+    z = _traces(digit_images({"truth": img, "other": img}, 4))[0]["z"]
     assert z.shape == (4, 4) and z[-1, 0] == 0.0               # first row drawn at the top
 
 
 def test_reference_points_beyond_the_computed_steps_are_left_out():
     short = {m: {q: np.ones(201) for q in ("loss_mean", "loss_std", "error_mean", "error_std")}
              for m in LABELS}
-    refs = [t for t in synthetic_curves(short, LABELS, AUTHORS_GAUSSIAN).data
-            if t.name == REFERENCE_LABEL]
-    assert refs and all(max(t.x) <= 200 for t in refs)
+    refs = [t for t in _traces(synthetic_curves(short, LABELS, AUTHORS_GAUSSIAN))
+            if t.get("name") == REFERENCE_LABEL]
+    assert refs and all(max(t["x"]) <= 200 for t in refs)
