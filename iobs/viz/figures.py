@@ -22,10 +22,6 @@ RASTER_LABELS = ("not kept", "kept and true", "kept but wrong", "missed")
 _RASTER_COLORS = ("#ffffff", "#2ca02c", "#d62728", "#ff9f1c")
 
 
-def _f32(a):
-    return np.ascontiguousarray(a, dtype=np.float32)
-
-
 def _frame_index(T: int, max_frames: int) -> np.ndarray:
     """Iterations shown as frames: all of 0..T, or an even subsample keeping 0, 1 and T."""
     if T + 1 <= max_frames:

@@ -7,33 +7,43 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from iobs.viz.figures import _f32
+from iobs.viz.spec import Prebuilt, skeleton, typed
 from iobs.viz.style import color, label
 
 __all__ = ["loss_curves", "support_map"]
 
 
-def loss_curves(runs: dict, *, height: int = 380) -> go.Figure:
-    """Training loss per method against the step (left) and the seconds since the call
-    began (right). ``runs``: ``{method: {"loss": (T+1,), "times": (T+1,)}}``; non-finite
-    values are left out (never drawn as NaN)."""
+@skeleton
+def _loss_layout(methods: tuple, height: int) -> go.Figure:
+    """Panels, styles and axes of :func:`loss_curves`, without data (two traces a method)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss vs step",
                                                         "training loss vs seconds"))
-    for m, r in runs.items():
-        y = np.asarray(r["loss"], dtype=float)
-        t = np.asarray(r["times"], dtype=float)
-        ok = np.isfinite(y) & np.isfinite(t)
-        for col, x in ((1, np.arange(y.size)), (2, t)):
-            fig.add_trace(go.Scatter(x=_f32(x[ok]), y=_f32(y[ok]), mode="lines+markers",
-                                     name=label(m), legendgroup=m, showlegend=col == 1,
-                                     marker=dict(size=3), line=dict(color=color(m), width=2)),
-                          row=1, col=col)
+    for m in methods:
+        for col in (1, 2):
+            fig.add_trace(go.Scatter(mode="lines+markers", name=label(m), legendgroup=m,
+                                     showlegend=col == 1, marker=dict(size=3),
+                                     line=dict(color=color(m), width=2)), row=1, col=col)
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(title_text="step", row=1, col=1)
     fig.update_xaxes(title_text="seconds (the whole call, set-up included)", row=1, col=2)
-    fig.update_layout(height=height, margin=dict(t=40, b=50, l=60, r=20),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.08, x=0))
-    return fig
+    return fig.update_layout(height=height, margin=dict(t=40, b=50, l=60, r=20),
+                             legend=dict(orientation="h", yanchor="bottom", y=1.08, x=0))
+
+
+def loss_curves(runs: dict, *, height: int = 380) -> go.Figure:
+    """Training loss per method against the step (left) and the seconds since the call
+    began (right). ``runs``: ``{method: {"loss": (T+1,), "times": (T+1,)}}``; non-finite
+    values are left out (never drawn as NaN). The layout is checked by Plotly once per
+    methods (:func:`iobs.viz.spec.skeleton`); the curves are added encoded."""
+    spec = _loss_layout(tuple(runs), int(height))
+    traces = iter(spec["data"])
+    for r in runs.values():
+        y = np.asarray(r["loss"], dtype=float)
+        t = np.asarray(r["times"], dtype=float)
+        ok = np.isfinite(y) & np.isfinite(t)
+        for x in (np.arange(y.size), t):
+            next(traces).update(x=typed(x[ok]), y=typed(y[ok]))
+    return Prebuilt(spec)
 
 
 def support_map(supports: dict, features, *, height: int | None = None) -> go.Figure:
