@@ -31,11 +31,17 @@ def _scipy():
 
 
 def add_to_diagonal(A, v: float):
-    """``A`` (m, m, contiguous) with ``v`` added to its diagonal in place, through a strided
-    view of its buffer (``A[diag_indices(m)]`` builds two index arrays, 18 us a call at
-    m = 96, measured); nothing to do when ``v`` is 0 (undamped blocks)."""
-    if v:
-        A.reshape(-1)[::A.shape[0] + 1] += v
+    """``A`` (m, m) with ``v`` added to its diagonal in place, through a strided view of a
+    contiguous buffer (``A[diag_indices(m)]`` builds two index arrays, 18 us a call at
+    m = 96, measured; it stays the way for a non-contiguous ``A``, whose flat reshape would
+    be a copy); nothing to do when ``v`` is 0 (undamped blocks)."""
+    if not v:
+        return A
+    flat = A if A.flags.c_contiguous else A.T if A.flags.f_contiguous else None
+    if flat is None:
+        A[xp_of(A).diag_indices(A.shape[0])] += v
+    else:
+        flat.reshape(-1)[::A.shape[0] + 1] += v
     return A
 
 
@@ -174,9 +180,8 @@ def _rescued(H):
     """``H`` (in float64) plus ``RESCUE`` times its mean diagonal (a fresh array)."""
     xp = xp_of(H)
     H = H.astype(xp.float64)
-    H[xp.diag_indices(H.shape[0])] += RESCUE * max(float(xp.diagonal(H).mean()),
-                                                   np.finfo(float).tiny)
-    return H
+    return add_to_diagonal(H, RESCUE * max(float(xp.diagonal(H).mean()),
+                                           np.finfo(float).tiny))
 
 
 def cholesky_inverse_rescued(H):

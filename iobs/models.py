@@ -174,7 +174,6 @@ class LeastSquares:
 
     # -- second order -------------------------------------------------------------
     def _factor(self):
-        xp = self.xp
         if self.woodbury:
             if self.lam <= 0.0:
                 raise SingularHessian(f"H = X^T X / n is singular because n = {self.n} < "
@@ -183,7 +182,7 @@ class LeastSquares:
                 check_memory("n", "the n x n Woodbury system", 2.5 * 8 * self.n ** 2)
                 self._G = self.design.outer()
                 M = self._G.copy()
-                M[xp.diag_indices(self.n)] += self.n * self.lam
+                add_to_diagonal(M, self.n * self.lam)
                 self._K = inverse_spd(M, overwrite=True)
         elif self._Hinv is None:
             check_memory("d", "the dense d x d Hessian path", 3.0 * 8 * self.d ** 2)

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from iobs.viz.spec import Prebuilt, skeleton, typed
+from iobs.viz.spec import Prebuilt, plain, skeleton, typed
 
 __all__ = ["digits_figure", "layer_comparison_figure", "layer_errors_figure", "masks_figure",
            "quality_figure", "rounds_figure", "speed_figure"]
@@ -29,11 +29,6 @@ COLORS = {"magnitude": "#7f7f7f", "magnitude-global": "#bcbd22", "obd": "#ff7f0e
 
 def _axis_title(metric: str) -> str:
     return "test accuracy" if metric == "accuracy" else "test perplexity (log scale)"
-
-
-def _plain(values) -> list:
-    """``values`` as the list Plotly writes for a list (NumPy scalars as Python numbers)."""
-    return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
 @skeleton
@@ -72,7 +67,7 @@ def quality_figure(sparsity, quality: dict, dense: float, metric: str, *,
     for trace, values in zip(spec["data"], quality.values()):
         trace.update(x=x, y=typed(values, np.float64))
     for trace, (s, value) in zip(spec["data"][len(quality):], extra.values()):
-        trace.update(x=_plain([100 * s]), y=_plain([value]))
+        trace.update(x=plain([100 * s]), y=plain([value]))
     dense_line, *chosen = spec["layout"]["shapes"]
     dense_line.update(y0=dense, y1=dense)
     spec["layout"]["annotations"][0].update(y=dense,
@@ -113,11 +108,11 @@ def rounds_figure(rounds: list[dict], best_round: int | None, metric: str) -> go
     traces = iter(spec["data"])
     for keys in _ROUND_KEYS:
         for key in keys:
-            next(traces).update(x=_plain(t), y=_plain(r[key] for r in rounds))
+            next(traces).update(x=plain(t), y=plain(r[key] for r in rounds))
         if best_round is not None:
             best = rounds[t.index(best_round)]
             next(traces).update(name=f"best held-out round ({best_round})",
-                                x=_plain([best_round]), y=_plain([best[keys[1]]]))
+                                x=plain([best_round]), y=plain([best[keys[1]]]))
     return Prebuilt(spec)
 
 
@@ -178,7 +173,7 @@ def layer_comparison_figure(names: list[str], calibration: dict, heldout: dict) 
     """Relative output error ‖(Ŵ − W)X‖/‖WX‖ per layer and method on the calibration inputs
     (left) and on held-out inputs (right), log scale (ALPS's Table 1 metric)."""
     spec = _comparison_layout(tuple(calibration), tuple(heldout))
-    x = _plain(names)
+    x = plain(names)
     for trace, values in zip(spec["data"], [*calibration.values(), *heldout.values()]):
         trace.update(x=x, y=typed(values, np.float64))
     return Prebuilt(spec)
@@ -256,7 +251,7 @@ def speed_figure(speed: dict) -> go.Figure:
                [speed["dense_bytes"] / 1e3, speed["masked_bytes"] / 1e3,
                 speed["csr_bytes"] / 1e3])
     for trace, y in zip(spec["data"], heights):
-        trace["y"] = _plain(y)
+        trace["y"] = plain(y)
     spec["layout"]["title"]["text"] = (f"Sparsity is not speed: {speed['sparsity']:.0%} zeros "
                                        "(measured here, CPU, one thread)")
     return Prebuilt(spec)

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from iobs.viz.figures import FLOOR
-from iobs.viz.spec import Prebuilt, skeleton, typed
+from iobs.viz.spec import Prebuilt, plain, skeleton, typed
 from iobs.viz.style import color
 
 __all__ = ["AUTHORS_GAUSSIAN", "AUTHORS_MNIST", "REFERENCE_LABEL", "RULE_LABEL",
@@ -203,16 +203,11 @@ def synthetic_curves(result: dict, labels: dict, reference: dict | None = None, 
                    if t + shift <= last}
             if pts:
                 refs.append((lab, col))
-                points.append(dict(x=_plain(pts), y=_plain(pts.values())))
+                points.append(dict(x=plain(pts), y=plain(pts.values())))
     spec = _synthetic_layout(tuple(labels.values()), tuple(refs), bool(log), height)
     for trace, data in zip(spec["data"], arrays + points):
         trace.update(data)
     return Prebuilt(spec)
-
-
-def _plain(values) -> list:
-    """``values`` as the list Plotly writes for a list (NumPy scalars as Python numbers)."""
-    return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
 @skeleton

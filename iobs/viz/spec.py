@@ -22,7 +22,7 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["Prebuilt", "skeleton", "typed"]
+__all__ = ["Prebuilt", "plain", "skeleton", "typed"]
 
 _CODES = {np.dtype(np.float32): "f4", np.dtype(np.float64): "f8", np.dtype(np.uint8): "u1",
           np.dtype(np.int32): "i4", np.dtype(np.int8): "i1", np.dtype(np.uint16): "u2"}
@@ -40,6 +40,12 @@ def typed(a, dtype=np.float32):
     if a.ndim > 1:
         out["shape"] = ", ".join(str(s) for s in a.shape)
     return out
+
+
+def plain(values) -> list:
+    """``values`` as the list Plotly writes for a short list (NumPy scalars as Python
+    numbers), for a few points where a typed array would be longer than the numbers."""
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
 def skeleton(build):
@@ -70,9 +76,4 @@ class Prebuilt(go.Figure):
         return self._prepared
 
     def to_plotly_json(self) -> dict:
-        return self._prepared
-
-    @property
-    def spec(self) -> dict:
-        """The figure's dict (``frames``, ``data``, ``layout``)."""
         return self._prepared
